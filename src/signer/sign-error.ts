@@ -13,6 +13,7 @@ export type SignErrorCode =
   | 'UNAVAILABLE' // remote signer unreachable, timed out or closed
   | 'SIGNER_CLOSED';
 
+/** Order is the remote wire format's error status numbering (index + 1): append only. */
 export const SIGN_ERROR_CODES: readonly SignErrorCode[] = [
   'INVALID_REQUEST', 'UNAUTHORIZED', 'DOUBLE_SIGN_REFUSED', 'RATE_LIMITED', 'BACKEND_FAILURE', 'UNAVAILABLE', 'SIGNER_CLOSED',
 ];
