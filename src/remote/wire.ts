@@ -115,7 +115,7 @@ export function decodeSignRequest(bytes: Uint8Array): WireSignRequest {
 
 export function encodeSignResponse(msg: WireSignResponse): Buffer {
   const { requestId, response } = msg;
-  const head = Buffer.alloc(11);
+  const head = Buffer.alloc(10);
   head.writeUInt8(WIRE_VERSION, 0);
   head.writeUInt8(MSG_SIGN_RESPONSE, 1);
   head.writeBigUInt64BE(requestId, 2);
