@@ -1,0 +1,228 @@
+// The checks of --validate-only that need the outside world (design doc §3.3,
+// §6.5, §6.6): 17 the keystore folder, its permissions and unlocking it;
+// 18 the remote signer answering on its address; 19 the HSM token, login and
+// key. Each runs as far as this build allows: a part that cannot run (backend
+// not in this build, passphrase not in this environment) makes the check
+// 'not-checked' with the reason, never 'passed'. Secrets are read only to
+// unlock and are never put in a result.
+
+import { constants, type Stats } from 'node:fs';
+import { access, lstat, readdir, stat } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { errorMessage } from '../errors.ts';
+import { SignerMode } from '../signer/validator-signer.ts';
+import { BACKEND_NAMES, type SignerBackends } from './backends.ts';
+import { targetNetwork, type ConfigWarning, type Violation } from './invariants.ts';
+import { chainIdOf, remoteSignerEndpoint, usesKeystore, type NodeConfig } from './node-config.ts';
+
+export type CheckStatus = 'passed' | 'failed' | 'not-checked' | 'not-applicable';
+
+export interface CheckResult {
+  /** Invariant number ('1'-'19'). */
+  id: string;
+  name: string;
+  status: CheckStatus;
+  detail: string;
+}
+
+export interface OutsideCheckResult {
+  checks: CheckResult[];
+  violations: Violation[];
+  warnings: ConfigWarning[];
+}
+
+export interface OutsideCheckOptions {
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  backends: SignerBackends;
+}
+
+/** Opens a TCP connection and closes it: resolves when the port accepts, rejects with the reason otherwise. */
+export function probeTcp(host: string, port: number, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new Error(err.code ?? err.message));
+    });
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+const octal = (st: Stats): string => '0' + (st.mode & 0o777).toString(8);
+
+const KEYSTORE = { id: '17', name: 'keystore usable (folder, permissions 0700/0600, unlock)' };
+const REMOTE = { id: '18', name: 'remote signer reachable' };
+const HSM = { id: '19', name: 'HSM accessible (token, login, key)' };
+
+async function checkKeystore(config: NodeConfig, o: Required<OutsideCheckOptions>, out: OutsideCheckResult): Promise<void> {
+  const dir = config.signer.keystorePath;
+  const fail = (found: string, fix: string): void => {
+    out.violations.push({ invariant: 17, name: KEYSTORE.name, setting: 'signer.keystore_path', found, expected: 'a keystore folder the node can unlock', fix });
+    out.checks.push({ ...KEYSTORE, status: 'failed', detail: found });
+  };
+  if (dir === null) {
+    out.checks.push({ ...KEYSTORE, status: 'not-checked', detail: 'no keystore path (invariant 16)' });
+    return;
+  }
+  let st: Stats;
+  try {
+    st = await stat(dir);
+  } catch (err) {
+    return fail(`${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : errorMessage(err)}`, 'create the keystore with qbind-keygen generate --output DIR, or point signer.keystore_path at it');
+  }
+  if (!st.isDirectory()) return fail(`${dir} is not a folder`, 'point signer.keystore_path at the keystore folder');
+
+  const loose: string[] = [];
+  if (st.mode & 0o077) loose.push(`${dir} is ${octal(st)}`);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    return fail(`${dir}: cannot list (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`, 'run the node as the keystore owner');
+  }
+  for (const name of names.filter((n) => n.endsWith('.key'))) {
+    const fst = await lstat(join(dir, name));
+    if (fst.mode & 0o077) loose.push(`${name} is ${octal(fst)}`);
+  }
+  if (!names.includes('consensus.key')) {
+    return fail(`${dir} has no consensus.key`, 'generate the consensus key: qbind-keygen generate --output DIR --validator-id N --key-role consensus --encrypt --passphrase-env QBIND_KEYSTORE_PASSPHRASE');
+  }
+  const strictNet = ['testnet-beta', 'mainnet'].includes(targetNetwork(config));
+  if (loose.length > 0) {
+    const found = `readable by group or others: ${loose.join(', ')}`;
+    if (strictNet) return fail(found, `chmod 700 ${dir} && chmod 600 ${dir}/*.key`);
+    out.warnings.push({ code: 'W3', setting: 'signer.keystore_path', message: `keystore ${found}; this is refused on testnet-beta and mainnet (chmod 700 the folder, 600 the key files)` });
+  }
+
+  const keystore = o.backends.keystore;
+  const sound = `folder, consensus.key and permissions ok`;
+  if (!keystore) {
+    out.checks.push({ ...KEYSTORE, status: 'not-checked', detail: `${sound}; unlock not checked: ${BACKEND_NAMES.keystore} is not in this build` });
+    return;
+  }
+  const profile = targetNetwork(config);
+  const s = config.signer;
+  let passphrase: string | null;
+  try {
+    if (s.keystorePassphraseFile !== null) passphrase = keystore.readPassphrase({ file: s.keystorePassphraseFile, profile });
+    else if (o.env[s.keystorePassphraseEnv] !== undefined) passphrase = keystore.readPassphrase({ env: s.keystorePassphraseEnv, profile });
+    else if (s.mode === SignerMode.LoopbackTesting) passphrase = null;
+    else {
+      out.checks.push({ ...KEYSTORE, status: 'not-checked', detail: `${sound}; unlock not checked: ${s.keystorePassphraseEnv} is not set in this environment` });
+      return;
+    }
+  } catch (err) {
+    return fail(`passphrase: ${errorMessage(err)}`, `provide the passphrase in ${s.keystorePassphraseEnv} or signer.keystore_passphrase_file`);
+  }
+  try {
+    const unlocked = await keystore.openConsensusKey(dir, passphrase, profile);
+    try {
+      if (config.validatorId !== null && unlocked.validatorId !== config.validatorId) {
+        return fail(`keystore is validator ${unlocked.validatorId}, configured validator_id is ${config.validatorId}`, 'point signer.keystore_path at this validator\'s keystore or correct validator_id');
+      }
+    } finally {
+      unlocked.close();
+    }
+  } catch (err) {
+    return fail(`cannot unlock ${dir}: ${errorMessage(err)}`, 'check the passphrase and the keystore (qbind-keygen verify --keystore DIR --passphrase-env VAR)');
+  }
+  out.checks.push({ ...KEYSTORE, status: 'passed', detail: `${sound}; consensus key unlocked` });
+}
+
+async function checkRemote(config: NodeConfig, o: Required<OutsideCheckOptions>, out: OutsideCheckResult): Promise<void> {
+  const url = config.signer.remoteSignerUrl;
+  if (url === null || config.validatorId === null) {
+    out.checks.push({ ...REMOTE, status: 'not-checked', detail: 'remote signer url or validator id not set (invariant 16)' });
+    return;
+  }
+  const fail = (found: string): void => {
+    out.violations.push({
+      invariant: 18, name: REMOTE.name, setting: 'signer.remote_signer_url', found, expected: 'a qbind-remote-signer answering',
+      fix: 'start qbind-remote-signer there (systemctl status qbind-remote-signer) or point signer.remote_signer_url at a running one (runbook §10.2)',
+    });
+    out.checks.push({ ...REMOTE, status: 'failed', detail: found });
+  };
+  const { host, port } = remoteSignerEndpoint(url);
+  if (o.backends.remote) {
+    try {
+      const signer = await withTimeout(o.backends.remote.createSigner({ url, validatorId: config.validatorId, chainId: chainIdOf(config), env: o.env }), o.timeoutMs, url);
+      await signer.close();
+    } catch (err) {
+      return fail(`${url}: ${errorMessage(err)}`);
+    }
+    out.checks.push({ ...REMOTE, status: 'passed', detail: `${url}: handshake and signer key ok` });
+    return;
+  }
+  try {
+    await probeTcp(host, port, o.timeoutMs);
+  } catch (err) {
+    return fail(`${url}: unreachable (${errorMessage(err)})`);
+  }
+  out.checks.push({ ...REMOTE, status: 'not-checked', detail: `${url}: TCP connection accepted; KEMTLS handshake and signer key not checked: ${BACKEND_NAMES.remote} is not in this build` });
+}
+
+async function checkHsm(config: NodeConfig, o: Required<OutsideCheckOptions>, out: OutsideCheckResult): Promise<void> {
+  const path = config.signer.hsmConfigPath;
+  if (path === null || config.validatorId === null) {
+    out.checks.push({ ...HSM, status: 'not-checked', detail: 'hsm config path or validator id not set (invariant 16)' });
+    return;
+  }
+  const fail = (found: string): void => {
+    out.violations.push({
+      invariant: 19, name: HSM.name, setting: 'signer.hsm_config_path', found, expected: 'the token, PIN and key of hsm.toml usable',
+      fix: 'check hsm.toml (qbind-hsm status), the PIN variable it names, and the token (runbook §10.3)',
+    });
+    out.checks.push({ ...HSM, status: 'failed', detail: found });
+  };
+  try {
+    await access(path, constants.R_OK);
+  } catch (err) {
+    return fail(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not readable'}`);
+  }
+  if (!o.backends.hsm) {
+    out.checks.push({ ...HSM, status: 'not-checked', detail: `${path} readable; token, login and key not checked: ${BACKEND_NAMES.hsm} is not in this build` });
+    return;
+  }
+  try {
+    const signer = await withTimeout(o.backends.hsm.createSigner({ configPath: path, validatorId: config.validatorId, chainId: chainIdOf(config), env: o.env }), o.timeoutMs, path);
+    await signer.close();
+  } catch (err) {
+    return fail(`${path}: ${errorMessage(err)}`);
+  }
+  out.checks.push({ ...HSM, status: 'passed', detail: `${path}: token, login and key ok` });
+}
+
+/** Checks 17-19 for the config's signer mode; the others come back 'not-applicable'. */
+export async function runOutsideChecks(config: NodeConfig, options: OutsideCheckOptions): Promise<OutsideCheckResult> {
+  const o: Required<OutsideCheckOptions> = { env: process.env, timeoutMs: 3000, ...options };
+  const out: OutsideCheckResult = { checks: [], violations: [], warnings: [] };
+  const na = (c: { id: string; name: string }): void => {
+    out.checks.push({ ...c, status: 'not-applicable', detail: `signer mode ${config.signer.mode ?? 'not set'}` });
+  };
+  if (usesKeystore(config)) await checkKeystore(config, o, out);
+  else na(KEYSTORE);
+  if (config.signer.mode === SignerMode.RemoteSigner) await checkRemote(config, o, out);
+  else na(REMOTE);
+  if (config.signer.mode === SignerMode.HsmPkcs11) await checkHsm(config, o, out);
+  else na(HSM);
+  return out;
+}
