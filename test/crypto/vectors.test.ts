@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
-import { CryptoError, decapsulate, importKemKey, importKemPublicKey, importSigningKey, importVerifyKey, ML_KEM_768, suiteById, SUITE_ML_DSA_44, verifySignature } from '../../src/crypto/index.ts';
+import { sha3_256 } from '@noble/hashes/sha3.js';
+import { CryptoError, decapsulate, importKemKey, importKemPublicKey, importSigningKey, importVerifyKey, ML_KEM_768, publicKeyFingerprint, suiteById, SUITE_ML_DSA_44, verifySignature } from '../../src/crypto/index.ts';
 import { INTEGER_0, octets, oid, seq } from '../../src/crypto/der.ts';
 
 interface DsaVectors {
@@ -88,4 +89,13 @@ test('Wycheproof ML-KEM-768 modulus check: an encapsulation key with a coefficie
   control[0] = 0x00;
   control[1] = control[1]! & 0xf0;
   assert.doesNotThrow(() => importKemPublicKey(control));
+});
+
+test('fingerprint: first 16 bytes of SHA3-256 over the raw public key (value documented in docs/crypto.md)', () => {
+  const pk = hex(dsa.keyGen.cases[0]!.pk);
+  const fp = publicKeyFingerprint(pk);
+  assert.equal(fp, Buffer.from(sha3_256(pk)).subarray(0, 16).toString('hex'));
+  assert.equal(fp, '61a8e825ab592733b78b5c8a1627d134');
+  // FIPS 202 example: SHA3-256("abc") = 3a985da7...
+  assert.equal(publicKeyFingerprint(Buffer.from('abc')), '3a985da74fe225b2045c172d6bd390bd');
 });
