@@ -5,6 +5,7 @@
 // the checks that need it report 'not checked', never 'passed'.
 
 import type { SigningKeyPair } from '../crypto/signing-key.ts';
+import { checkPassphrasePolicy, createEncryptedFsSigner, KeystoreError, openKeystore, readPassphrase, scanKeystore } from '../keystore/index.ts';
 import type { ValidatorSigner } from '../signer/validator-signer.ts';
 import type { ProfileName } from './profiles.ts';
 
@@ -14,13 +15,28 @@ export interface UnlockedConsensusKey {
   close(): void;
 }
 
+export interface KeystoreProblemReport {
+  severity: 'error' | 'warning';
+  code: string;
+  message: string;
+}
+
+export interface PassphraseSource {
+  /** Name of the environment variable, read from `environment`. */
+  env?: string;
+  file?: string;
+  profile: ProfileName;
+}
+
 export interface KeystoreBackend {
-  /** From a variable or a file, with the keystore module's rules (MainNet length, file permissions). */
-  readPassphrase(source: { env?: string; file?: string; profile: ProfileName }): string;
+  /** From a variable or a file, with the keystore module's rules (not empty, MainNet length, file permissions). */
+  readPassphrase(source: PassphraseSource, environment: NodeJS.ProcessEnv): string;
+  /** Every problem of a keystore folder without unlocking it (missing folder: one error). */
+  scan(dir: string, options: { profile: ProfileName; validatorId?: bigint }): KeystoreProblemReport[];
   /** Opens a keystore's consensus key (passphrase null: a plaintext DevNet keystore). */
-  openConsensusKey(dir: string, passphrase: string | null, profile: ProfileName): Promise<UnlockedConsensusKey>;
+  openConsensusKey(dir: string, options: { passphrase: string | null; profile: ProfileName; validatorId?: bigint; onWarning?: (m: string) => void }): Promise<UnlockedConsensusKey>;
   /** The EncryptedFsV1 signer of a keystore. */
-  createSigner(options: { keystoreDir: string; passphrase: string; chainId: bigint; profile: ProfileName }): Promise<ValidatorSigner>;
+  createSigner(options: { keystoreDir: string; passphrase: string; chainId: bigint; profile: ProfileName; validatorId: bigint; onWarning?: (m: string) => void }): Promise<ValidatorSigner>;
 }
 
 export interface HsmBackend {
@@ -39,9 +55,36 @@ export interface SignerBackends {
   remote: RemoteBackend | null;
 }
 
+/** src/keystore (EncryptedFsV1, issue 3). */
+export const keystoreBackend: KeystoreBackend = {
+  readPassphrase(source, environment) {
+    if (source.file !== undefined) return readPassphrase({ file: source.file, profile: source.profile });
+    const name = source.env!;
+    const value = environment[name];
+    if (value === undefined) throw new KeystoreError('PASSPHRASE_ENV_UNSET', `environment variable ${name} is not set; export the keystore passphrase in it`);
+    checkPassphrasePolicy(value, source.profile, `the passphrase in ${name}`);
+    return value;
+  },
+  scan(dir, options) {
+    try {
+      return scanKeystore(dir, options).problems.map((p) => ({ severity: p.severity, code: p.code, message: p.message }));
+    } catch (err) {
+      if (err instanceof KeystoreError) return [{ severity: 'error', code: err.code, message: err.message }];
+      throw err;
+    }
+  },
+  async openConsensusKey(dir, options) {
+    const ks = await openKeystore(dir, { ...options, roles: ['consensus'] });
+    return { validatorId: ks.validatorId, key: ks.signingKey('consensus'), close: () => ks.close() };
+  },
+  createSigner(options) {
+    return createEncryptedFsSigner(options);
+  },
+};
+
 /** The backends compiled into this build. */
 export async function builtInBackends(): Promise<SignerBackends> {
-  return { keystore: null, hsm: null, remote: null };
+  return { keystore: keystoreBackend, hsm: null, remote: null };
 }
 
 /** What each backend is, for 'not available' messages. */

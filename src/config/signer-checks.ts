@@ -6,10 +6,9 @@
 // 'not-checked' with the reason, never 'passed'. Secrets are read only to
 // unlock and are never put in a result.
 
-import { constants, type Stats } from 'node:fs';
-import { access, lstat, readdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { errorMessage } from '../errors.ts';
 import { SignerMode } from '../signer/validator-signer.ts';
 import { BACKEND_NAMES, type SignerBackends } from './backends.ts';
@@ -67,8 +66,6 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-const octal = (st: Stats): string => '0' + (st.mode & 0o777).toString(8);
-
 const KEYSTORE = { id: '17', name: 'keystore usable (folder, permissions 0700/0600, unlock)' };
 const REMOTE = { id: '18', name: 'remote signer reachable' };
 const HSM = { id: '19', name: 'HSM accessible (token, login, key)' };
@@ -77,75 +74,52 @@ async function checkKeystore(config: NodeConfig, o: Required<OutsideCheckOptions
   const dir = config.signer.keystorePath;
   const fail = (found: string, fix: string): void => {
     out.violations.push({ invariant: 17, name: KEYSTORE.name, setting: 'signer.keystore_path', found, expected: 'a keystore folder the node can unlock', fix });
-    out.checks.push({ ...KEYSTORE, status: 'failed', detail: found });
+  };
+  const done = (): void => {
+    const mine = out.violations.filter((v) => v.invariant === 17);
+    if (mine.length > 0) out.checks.push({ ...KEYSTORE, status: 'failed', detail: mine.map((v) => v.found).join('; ') });
   };
   if (dir === null) {
     out.checks.push({ ...KEYSTORE, status: 'not-checked', detail: 'no keystore path (invariant 16)' });
     return;
   }
-  let st: Stats;
-  try {
-    st = await stat(dir);
-  } catch (err) {
-    return fail(`${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : errorMessage(err)}`, 'create the keystore with qbind-keygen generate --output DIR, or point signer.keystore_path at it');
-  }
-  if (!st.isDirectory()) return fail(`${dir} is not a folder`, 'point signer.keystore_path at the keystore folder');
-
-  const loose: string[] = [];
-  if (st.mode & 0o077) loose.push(`${dir} is ${octal(st)}`);
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    return fail(`${dir}: cannot list (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`, 'run the node as the keystore owner');
-  }
-  for (const name of names.filter((n) => n.endsWith('.key'))) {
-    const fst = await lstat(join(dir, name));
-    if (fst.mode & 0o077) loose.push(`${name} is ${octal(fst)}`);
-  }
-  if (!names.includes('consensus.key')) {
-    return fail(`${dir} has no consensus.key`, 'generate the consensus key: qbind-keygen generate --output DIR --validator-id N --key-role consensus --encrypt --passphrase-env QBIND_KEYSTORE_PASSPHRASE');
-  }
-  const strictNet = ['testnet-beta', 'mainnet'].includes(targetNetwork(config));
-  if (loose.length > 0) {
-    const found = `readable by group or others: ${loose.join(', ')}`;
-    if (strictNet) return fail(found, `chmod 700 ${dir} && chmod 600 ${dir}/*.key`);
-    out.warnings.push({ code: 'W3', setting: 'signer.keystore_path', message: `keystore ${found}; this is refused on testnet-beta and mainnet (chmod 700 the folder, 600 the key files)` });
-  }
-
   const keystore = o.backends.keystore;
-  const sound = `folder, consensus.key and permissions ok`;
   if (!keystore) {
-    out.checks.push({ ...KEYSTORE, status: 'not-checked', detail: `${sound}; unlock not checked: ${BACKEND_NAMES.keystore} is not in this build` });
+    out.checks.push({ ...KEYSTORE, status: 'not-checked', detail: `${BACKEND_NAMES.keystore} is not in this build` });
     return;
   }
   const profile = targetNetwork(config);
+  const validatorId = config.validatorId ?? undefined;
+  // The keystore's own policy: folder 0700, key files 0600 (refused on testnet-beta and mainnet), formats, validator.
+  const problems = keystore.scan(dir, { profile, ...(validatorId !== undefined ? { validatorId } : {}) });
+  for (const p of problems.filter((x) => x.severity === 'error')) {
+    fail(p.message, p.code.includes('PERMISSIONS') ? `chmod 700 ${dir} && chmod 600 ${dir}/*.key` : 'fix the keystore (qbind-keygen inspect --keystore DIR lists its problems) or point signer.keystore_path at the right one');
+  }
+  for (const p of problems.filter((x) => x.severity === 'warning')) out.warnings.push({ code: 'W3', setting: 'signer.keystore_path', message: p.message });
+  if (out.violations.some((v) => v.invariant === 17)) return done();
+
   const s = config.signer;
   let passphrase: string | null;
   try {
-    if (s.keystorePassphraseFile !== null) passphrase = keystore.readPassphrase({ file: s.keystorePassphraseFile, profile });
-    else if (o.env[s.keystorePassphraseEnv] !== undefined) passphrase = keystore.readPassphrase({ env: s.keystorePassphraseEnv, profile });
+    if (s.keystorePassphraseFile !== null) passphrase = keystore.readPassphrase({ file: s.keystorePassphraseFile, profile }, o.env);
+    else if (o.env[s.keystorePassphraseEnv] !== undefined) passphrase = keystore.readPassphrase({ env: s.keystorePassphraseEnv, profile }, o.env);
     else if (s.mode === SignerMode.LoopbackTesting) passphrase = null;
     else {
-      out.checks.push({ ...KEYSTORE, status: 'not-checked', detail: `${sound}; unlock not checked: ${s.keystorePassphraseEnv} is not set in this environment` });
+      out.checks.push({ ...KEYSTORE, status: 'not-checked', detail: `folder and key files ok; unlock not checked: ${s.keystorePassphraseEnv} is not set in this environment` });
       return;
     }
   } catch (err) {
-    return fail(`passphrase: ${errorMessage(err)}`, `provide the passphrase in ${s.keystorePassphraseEnv} or signer.keystore_passphrase_file`);
+    fail(`passphrase: ${errorMessage(err)}`, `provide the passphrase in ${s.keystorePassphraseEnv} or signer.keystore_passphrase_file`);
+    return done();
   }
   try {
-    const unlocked = await keystore.openConsensusKey(dir, passphrase, profile);
-    try {
-      if (config.validatorId !== null && unlocked.validatorId !== config.validatorId) {
-        return fail(`keystore is validator ${unlocked.validatorId}, configured validator_id is ${config.validatorId}`, 'point signer.keystore_path at this validator\'s keystore or correct validator_id');
-      }
-    } finally {
-      unlocked.close();
-    }
+    const unlocked = await keystore.openConsensusKey(dir, { passphrase, profile, ...(validatorId !== undefined ? { validatorId } : {}), onWarning: () => undefined });
+    unlocked.close();
   } catch (err) {
-    return fail(`cannot unlock ${dir}: ${errorMessage(err)}`, 'check the passphrase and the keystore (qbind-keygen verify --keystore DIR --passphrase-env VAR)');
+    fail(`cannot unlock ${dir}: ${errorMessage(err)}`, 'check the passphrase and the keystore (qbind-keygen verify --keystore DIR --passphrase-env VAR)');
+    return done();
   }
-  out.checks.push({ ...KEYSTORE, status: 'passed', detail: `${sound}; consensus key unlocked` });
+  out.checks.push({ ...KEYSTORE, status: 'passed', detail: 'folder and key files ok; consensus key unlocked' });
 }
 
 async function checkRemote(config: NodeConfig, o: Required<OutsideCheckOptions>, out: OutsideCheckResult): Promise<void> {

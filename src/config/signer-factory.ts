@@ -37,7 +37,7 @@ function notAvailable(mode: SignerMode, what: string): ConfigError {
   return new ConfigError('SIGNER_NOT_AVAILABLE', `signer mode ${mode} is not available in this build: ${what} is not included`);
 }
 
-async function loopbackSigner(config: NodeConfig, validatorId: bigint, deps: SignerFactoryDeps, backends: SignerBackends, env: NodeJS.ProcessEnv): Promise<ValidatorSigner> {
+async function loopbackSigner(config: NodeConfig, validatorId: bigint, deps: SignerFactoryDeps, backends: SignerBackends, env: NodeJS.ProcessEnv, logger: Logger): Promise<ValidatorSigner> {
   const chainId = chainIdOf(config);
   let key: SigningKeyPair;
   const dir = config.signer.keystorePath;
@@ -46,14 +46,11 @@ async function loopbackSigner(config: NodeConfig, validatorId: bigint, deps: Sig
     const s = config.signer;
     const profile = targetNetwork(config);
     const passphrase = s.keystorePassphraseFile !== null
-      ? backends.keystore.readPassphrase({ file: s.keystorePassphraseFile, profile })
-      : env[s.keystorePassphraseEnv] !== undefined ? backends.keystore.readPassphrase({ env: s.keystorePassphraseEnv, profile }) : null;
-    const unlocked = await backends.keystore.openConsensusKey(dir, passphrase, profile);
-    if (unlocked.validatorId !== validatorId) {
-      unlocked.close();
-      throw new ConfigError('SIGNER_CONFIG_INCOMPLETE', `keystore ${dir} holds validator ${unlocked.validatorId}, but validator_id is ${validatorId}`);
-    }
+      ? backends.keystore.readPassphrase({ file: s.keystorePassphraseFile, profile }, env)
+      : env[s.keystorePassphraseEnv] !== undefined ? backends.keystore.readPassphrase({ env: s.keystorePassphraseEnv, profile }, env) : null;
+    const unlocked = await backends.keystore.openConsensusKey(dir, { passphrase, profile, validatorId, onWarning: (m) => logger.warn(m) });
     key = unlocked.key;
+    unlocked.close();
   } else {
     key = deps.loopbackKey ?? generateSigningKey(suiteById(SUITE_ML_DSA_44));
   }
@@ -90,16 +87,16 @@ export async function createValidatorSigner(config: NodeConfig, deps: SignerFact
   let inner: ValidatorSigner;
   switch (mode) {
     case SignerMode.LoopbackTesting:
-      inner = await loopbackSigner(config, validatorId, deps, backends, env);
+      inner = await loopbackSigner(config, validatorId, deps, backends, env, logger);
       logger.warn('loopback-testing signer: the key is in this process; for DevNet and tests only', { validator: validatorId, network });
       break;
     case SignerMode.EncryptedFsV1: {
       if (!backends.keystore) throw notAvailable(mode, BACKEND_NAMES.keystore);
       const s = config.signer;
       const passphrase = s.keystorePassphraseFile !== null
-        ? backends.keystore.readPassphrase({ file: s.keystorePassphraseFile, profile: network })
-        : backends.keystore.readPassphrase({ env: s.keystorePassphraseEnv, profile: network });
-      inner = await backends.keystore.createSigner({ keystoreDir: s.keystorePath!, passphrase, chainId, profile: network });
+        ? backends.keystore.readPassphrase({ file: s.keystorePassphraseFile, profile: network }, env)
+        : backends.keystore.readPassphrase({ env: s.keystorePassphraseEnv, profile: network }, env);
+      inner = await backends.keystore.createSigner({ keystoreDir: s.keystorePath!, passphrase, chainId, profile: network, validatorId, onWarning: (m) => logger.warn(m) });
       break;
     }
     case SignerMode.RemoteSigner:
