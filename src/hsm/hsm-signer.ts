@@ -158,7 +158,13 @@ export async function createHsmSigner(options: CreateHsmSignerOptions): Promise<
   try {
     const config = loadHsmConfig(options.configPath);
     const keyConfig = signingKeyOf(config, options.keyLabel);
-    provider = await connectHsm(config, options);
+    // A signing call that hit a lost session or a stale handle and recovered is still an HSM error worth counting;
+    // one that did not recover is counted when the signer sees its error.
+    const onRecovery: ConnectHsmOptions['onRecovery'] = (kind, recovered) => {
+      if (recovered) hsmSignErrorTotal.inc({ kind: kind === 'session' ? 'session' : 'key' });
+      options.onRecovery?.(kind, recovered);
+    };
+    provider = await connectHsm(config, { ...options, onRecovery });
     const keyType = keyConfig.keyType === 'ml-kem-768' ? undefined : keyConfig.keyType;
     const key = await provider.resolveKey(keyConfig.label, { keyType, mechanism: keyConfig.mechanism });
     if (options.expectedPublicKey && !key.publicKey.equals(options.expectedPublicKey)) {
