@@ -8,7 +8,7 @@
 import { createCipheriv, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 import { KeystoreError } from './keystore-error.ts';
 import { CHECK_BYTES, MAX_ITERATIONS, SALT_BYTES, splitMaster } from './kdf.ts';
-import { ROLE_IDS, roleById, STORED_ROLES, suiteOfRole, type KeyRole } from './roles.ts';
+import { ROLE_IDS, roleById, suiteOfRole, type KeyRole } from './roles.ts';
 
 export const MAGIC = Buffer.from('QBINDKEY', 'ascii');
 export const FORMAT_VERSION = 1;
@@ -155,10 +155,9 @@ export function parseKeyFile(bytes: Uint8Array, name: string): ParsedKeyFile {
   const role = roleById(b.readUInt8(OFF_ROLE));
   if (!role) throw checksumOk ? corrupt(name, `unknown key role byte ${b.readUInt8(OFF_ROLE)}`) : corrupt(name, 'checksum mismatch (the file was changed or damaged)');
   const want = keyFileLength(role);
-  // Shorter than its role's size: truncated, unless the length is exactly
-  // another role's size (then a changed role byte is the likelier story).
-  const fullLengths = STORED_ROLES.map(keyFileLength);
-  if (b.length < want && (checksumOk || !fullLengths.includes(b.length))) throw truncated(name, b.length, want);
+  // Shorter than its role's size: truncated, when the public key length field
+  // agrees with the role byte (otherwise a changed role byte is the likelier story).
+  if (b.length < want && (checksumOk || b.readUInt16BE(OFF_PUBLIC_LEN) === sizesOf(role).publicBytes)) throw truncated(name, b.length, want);
   if (!checksumOk) throw corrupt(name, 'checksum mismatch (the file was changed or damaged)');
   if (b.length > want) throw corrupt(name, `${b.length - want} unexpected bytes after the ${role} key`);
 

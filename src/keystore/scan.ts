@@ -121,12 +121,12 @@ export function scanKeystore(dir: string, options: ScanOptions): KeystoreScan {
     const name = keyFileName(role);
     if (!names.includes(name)) continue;
     const path = join(dir, name);
-    const { mode, parsed } = readKeyFile(path, name, problems, profile);
-    keys.push({ role, name, path, mode, parsed });
     if (role === 'batch-signing') {
       problems.push({ code: 'KEY_ROLE_UNSUPPORTED', severity: 'error', file: name, message: `${path}: a separate batch-signing key is not supported; batch signing uses the consensus key (design doc §2.4)` });
-      continue;
     }
+    const { mode, parsed } = readKeyFile(path, name, problems, profile);
+    keys.push({ role, name, path, mode, parsed });
+    if (role === 'batch-signing') continue;
     if (!parsed) continue;
     if (parsed.role !== role) {
       problems.push({ code: 'KEY_ROLE_MISMATCH', severity: 'error', file: name, message: `${path} holds a ${parsed.role} key, not a ${role} key: a file was renamed or swapped in` });
