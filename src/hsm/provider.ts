@@ -497,6 +497,8 @@ export class Pkcs11Provider {
    */
   async importKey(keyType: HsmKeyType, label: string, privateKey: Uint8Array): Promise<HsmKeyInfo> {
     const suite = suiteOfKeyType(keyType);
+    // A token that cannot sign with the key must not be handed its private value.
+    await this.#requireMechanism(defaultSignMechanism(keyType), `sign with an imported ${keyType} key`);
     const publicKey = importSigningKey(suite, privateKey).publicKey;
     const info = await this.#withSession(`importing ${keyType} key '${label}'`, (api, s) => {
       if (this.#labelInUse(api, s, label)) throw new HsmError('HSM_KEY_EXISTS', `token '${this.#tokenLabel}' already has objects labelled '${label}'; choose another label or delete them first`);
