@@ -95,6 +95,8 @@ export function parseNodeConfigToml(text: string, path: string): NodeConfigFile 
         throw new ConfigError('CONFIG_FILE_INVALID', `${path}: ${key} must be a [${key}] section`);
       }
       for (const [sub, v] of Object.entries(value as Record<string, unknown>)) take(`${key}.${sub}`, v);
+    } else if (typeName(value) === 'a table' && !settingByKey(key)) {
+      throw new ConfigError('UNKNOWN_KEY', `${path}: unknown section [${key}] (node.toml has ${TOML_SECTIONS.map((x) => `[${x}]`).join(', ')})`);
     } else {
       take(key, value);
     }
