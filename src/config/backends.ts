@@ -5,6 +5,8 @@
 // the checks that need it report 'not checked', never 'passed'.
 
 import type { SigningKeyPair } from '../crypto/signing-key.ts';
+import { SUITE_ML_DSA_44 } from '../crypto/suites.ts';
+import { createHsmSigner, type ConnectHsmOptions } from '../hsm/hsm-signer.ts';
 import { checkPassphrasePolicy, createEncryptedFsSigner, KeystoreError, openKeystore, readPassphrase, scanKeystore } from '../keystore/index.ts';
 import type { ValidatorSigner } from '../signer/validator-signer.ts';
 import type { ProfileName } from './profiles.ts';
@@ -82,9 +84,20 @@ export const keystoreBackend: KeystoreBackend = {
   },
 };
 
+/**
+ * src/hsm (PKCS#11, issue 7). The key must be ML-DSA-44 (suite 100): QBIND
+ * consensus allows no classical signature on any network. `extra` passes
+ * provider options through (a PKCS#11 binding for tests, a logger).
+ */
+export function hsmBackend(extra: Omit<ConnectHsmOptions, 'env'> = {}): HsmBackend {
+  return {
+    createSigner: (options) => createHsmSigner({ ...extra, ...options, expectedSuiteId: SUITE_ML_DSA_44 }),
+  };
+}
+
 /** The backends compiled into this build. */
 export async function builtInBackends(): Promise<SignerBackends> {
-  return { keystore: keystoreBackend, hsm: null, remote: null };
+  return { keystore: keystoreBackend, hsm: hsmBackend(), remote: null };
 }
 
 /** What each backend is, for 'not available' messages. */

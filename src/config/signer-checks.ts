@@ -9,7 +9,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { errorMessage } from '../errors.ts';
+import { errorMessage, isQbindError } from '../errors.ts';
 import { SignerMode } from '../signer/validator-signer.ts';
 import { BACKEND_NAMES, type SignerBackends } from './backends.ts';
 import { targetNetwork, type ConfigWarning, type Violation } from './invariants.ts';
@@ -180,6 +180,10 @@ async function checkHsm(config: NodeConfig, o: Required<OutsideCheckOptions>, ou
     const signer = await withTimeout(o.backends.hsm.createSigner({ configPath: path, validatorId: config.validatorId, chainId: chainIdOf(config), env: o.env }), o.timeoutMs, path);
     await signer.close();
   } catch (err) {
+    if (isQbindError(err, 'HSM_PIN_MISSING')) {
+      out.checks.push({ ...HSM, status: 'not-checked', detail: `${path} readable; token, login and key not checked: ${errorMessage(err)}` });
+      return;
+    }
     return fail(`${path}: ${errorMessage(err)}`);
   }
   out.checks.push({ ...HSM, status: 'passed', detail: `${path}: token, login and key ok` });

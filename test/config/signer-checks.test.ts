@@ -163,10 +163,11 @@ test('19: hsm.toml missing -> violation 19 alone; present -> checked as far as t
   assert.match(missing.violations[0]!.found, /no such file/);
   const path = join(root, 'hsm.toml');
   writeFileSync(path, 'library_path = "/nonexistent/libpkcs11.so"\ntoken_label = "t"\nkey_label = "k"\npin_env_var = "QBIND_TEST_HSM_PIN"\n');
-  const r = await validateNodeConfig(nodeConfigFromArgs([...MAINNET, '--signer-mode', 'hsm-pkcs11', '--hsm-config-path', path]));
+  const r = await validateNodeConfig(nodeConfigFromArgs([...MAINNET, '--signer-mode', 'hsm-pkcs11', '--hsm-config-path', path]), { env: { QBIND_TEST_HSM_PIN: '1234' } });
   const backends = await builtInBackends();
   if (backends.hsm) {
     assert.deepEqual(invariants(r), [19], 'the library does not exist: the HSM is not accessible');
+    assert.match(r.violations[0]!.found, /libpkcs11\.so/);
   } else {
     assert.deepEqual(r.violations, []);
     assert.equal(statusOf(r, '19'), 'not-checked');
