@@ -75,7 +75,8 @@ function checkRelations(p: Preimage): void {
 
 /** Encodes a preimage; throws FIELD_RANGE on a missing or out-of-range field. */
 export function encodePreimage(p: Preimage): Buffer {
-  const layout: PreimageLayout | undefined = LAYOUTS[p.kind];
+  // Own keys only: an untyped kind such as 'constructor' must not find Object.prototype members.
+  const layout: PreimageLayout | undefined = Object.hasOwn(LAYOUTS, p.kind) ? LAYOUTS[p.kind] : undefined;
   if (!layout) throw new PreimageError('UNKNOWN_TAG', `unknown preimage kind '${String(p.kind)}'`);
   const out = Buffer.alloc(layoutLength(layout));
   let off = out.write(layout.tag, 0, 'ascii');

@@ -71,3 +71,9 @@ test('annotated vote of docs/preimages.md: fields sit at the documented offsets'
   assert.equal(b.subarray(29, 61).toString('hex'), vote.fields.blockHash);
   assert.equal(b.readBigUInt64BE(61), 3n);
 });
+
+test('encode refuses kinds that are not layouts, including Object.prototype names, as UNKNOWN_TAG', () => {
+  for (const kind of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'Vote', '']) {
+    assert.throws(() => encodePreimage({ kind } as unknown as Preimage), (err: unknown) => err instanceof PreimageError && err.code === 'UNKNOWN_TAG', kind);
+  }
+});
