@@ -181,6 +181,7 @@ export class KemtlsServer extends EventEmitter<KemtlsServerEvents> {
   async close(): Promise<void> {
     this.#closing = true;
     const listener = this.#listener;
+    this.#listener = null;
     const listenerClosed = listener ? new Promise<void>((resolve) => listener.close(() => resolve())) : Promise.resolve();
     for (const p of [...this.#pending]) p.fail(new KemtlsError('SERVER_CLOSING', 'server is shutting down'));
     const gone = [...this.#connections].map((c) => new Promise<void>((resolve) => {
@@ -217,6 +218,7 @@ export class KemtlsServer extends EventEmitter<KemtlsServerEvents> {
     kemtlsHandshakesTotal.inc({ role: 'server', result: 'server_busy' });
     this.socketLogger(socket).warn('kemtls handshake failed', { reason: 'server_busy', detail: `${this.#maxConnections} connections and handshakes already held` });
     socket.on('error', () => {});
+    socket.resume(); // discard input so the peer's FIN is seen and the socket closes
     socket.end(encodeAlert(ALERT_SERVER_BUSY));
     setTimeout(() => socket.destroy(), ALERT_LINGER_MS).unref();
   }
@@ -363,9 +365,10 @@ class PendingHandshake {
     if (error.code === 'PEER_CLOSED' || error.code === 'SERVER_CLOSING') this.#log.info('kemtls handshake ended', fields);
     else this.#log.warn('kemtls handshake failed', fields);
     const s = this.#socket;
-    const alert = error.code === 'VERSION_MISMATCH' ? ALERT_VERSION_MISMATCH
-      : error.code === 'BAD_MAGIC' || error.code === 'PEER_CLOSED' || error.code === 'SOCKET_ERROR' || error.code === 'HANDSHAKE_EVICTED' || error.code === 'SERVER_CLOSING' ? null
-        : ALERT_HANDSHAKE_FAILED;
+    // Alerts only before our ServerHello: afterwards the client already treats the channel as open.
+    const silent = wasState === 'client_finished' || error.code === 'BAD_MAGIC' || error.code === 'PEER_CLOSED' || error.code === 'SOCKET_ERROR'
+      || error.code === 'HANDSHAKE_EVICTED' || error.code === 'SERVER_CLOSING';
+    const alert = silent ? null : error.code === 'VERSION_MISMATCH' ? ALERT_VERSION_MISMATCH : ALERT_HANDSHAKE_FAILED;
     if (alert === null || s.destroyed) {
       s.destroy();
       return;
