@@ -181,3 +181,17 @@ test('accepted spellings: --flag=value, the seeds\' signer mode names, repeated 
   assert.equal(nodeConfigFromArgs(['--data-dir', '/d', '--data-dir', '/d']).dataDir, '/d');
   assert.equal(nodeConfigFromArgs(['--state-retention-mode', 'archival']).stateRetention.mode, 'disabled');
 });
+
+test('docs/node-config.md documents every setting (key, aliases, flags) and --help lists every flag', async () => {
+  const { SETTINGS } = await import('../../src/config/settings.ts');
+  const { nodeUsage } = await import('../../src/config/usage.ts');
+  const doc = readFileSync(new URL('../../docs/node-config.md', import.meta.url), 'utf8');
+  const help = nodeUsage();
+  for (const s of SETTINGS) {
+    for (const name of [s.key, ...s.tomlAliases]) assert.ok(doc.includes(`\`${name}\``), `${name} documented`);
+    for (const f of s.flags) {
+      assert.ok(doc.includes(`\`${f}\``), `${f} documented`);
+      assert.ok(help.includes(f), `${f} in --help`);
+    }
+  }
+});
