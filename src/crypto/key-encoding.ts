@@ -51,6 +51,22 @@ function checkLength(alg: KeyAlgorithm, what: 'private' | 'public', bytes: Uint8
   }
 }
 
+/**
+ * Checks that a KeyObject is a `kind` key of algorithm `alg` (for ECDSA, on the
+ * right curve). A key of another algorithm must never be labelled with this
+ * suite: it would sign, but not what the suite id promises.
+ */
+export function assertKeyObject(alg: KeyAlgorithm, key: KeyObject, kind: 'private' | 'public'): void {
+  const enc = ENCODINGS[alg];
+  const type = key.asymmetricKeyType ?? key.type;
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  const ok = key.type === kind && (enc.kind === 'ec' ? type === 'ec' && curve === enc.curve : type === alg);
+  if (!ok) {
+    const got = `${key.type} ${type}${curve ? ` (${curve})` : ''} key`;
+    throw new CryptoError('BAD_KEY_ENCODING', `expected a ${kind} ${alg} key, got a ${got}`);
+  }
+}
+
 /** True when a 32-byte ECDSA scalar lies in [1, n-1]. */
 function scalarInRange(bytes: Uint8Array, order: bigint): boolean {
   const d = BigInt('0x' + Buffer.from(bytes).toString('hex'));

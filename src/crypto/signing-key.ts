@@ -5,7 +5,7 @@
 
 import { createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { CryptoError } from './crypto-error.ts';
-import { exportPrivateKeyBytes, exportPublicKeyBytes, importPrivateKeyBytes, importPublicKeyBytes } from './key-encoding.ts';
+import { assertKeyObject, exportPrivateKeyBytes, exportPublicKeyBytes, importPrivateKeyBytes, importPublicKeyBytes } from './key-encoding.ts';
 import { isHighS, normalizeLowS } from './ecdsa-low-s.ts';
 import type { SignatureSuite } from './suites.ts';
 
@@ -17,7 +17,9 @@ export interface SigningKeyPair {
   readonly publicKey: Buffer;
 }
 
+/** Pairs a private KeyObject with its suite; refuses a key of another algorithm or curve (BAD_KEY_ENCODING). */
 export function signingKeyFromPrivate(suite: SignatureSuite, privateKey: KeyObject): SigningKeyPair {
+  assertKeyObject(suite.name, privateKey, 'private');
   const publicKeyObject = createPublicKey(privateKey);
   return { suite, privateKey, publicKeyObject, publicKey: exportPublicKeyBytes(suite.name, publicKeyObject) };
 }
@@ -82,6 +84,8 @@ export function signAsync(pair: SigningKeyPair, message: Uint8Array): Promise<Bu
  */
 export function verifySignature(suite: SignatureSuite, publicKey: KeyObject | Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   const key = publicKey instanceof Uint8Array ? importVerifyKey(suite, publicKey) : publicKey;
+  // A KeyObject (public, or private as node:crypto also accepts) must be of the suite's algorithm.
+  if (!(publicKey instanceof Uint8Array)) assertKeyObject(suite.name, key, key.type === 'private' ? 'private' : 'public');
   if (signature.length !== suite.signatureBytes) return false;
   if (suite.name === 'secp256k1' && isHighS(suite.name, signature)) return false;
   return nodeVerify(digestFor(suite), message, { key, dsaEncoding: 'ieee-p1363' }, signature);

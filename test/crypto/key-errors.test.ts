@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { p256 } from '@noble/curves/nist.js';
@@ -23,6 +23,7 @@ import {
   privateKeyLength,
   publicKeyLength,
   SIGNATURE_SUITES,
+  signingKeyFromPrivate,
   signSync,
   suiteById,
   suiteByName,
@@ -211,4 +212,31 @@ test('malformed DER is BAD_KEY_ENCODING', () => {
   throwsCode(() => readTlv(Buffer.from([0x30, 0x05, 0x00]), 0), 'BAD_KEY_ENCODING');
   throwsCode(() => readTlv(Buffer.from([0x30, 0x80]), 0), 'BAD_KEY_ENCODING');
   throwsCode(() => readTlv(Buffer.from([0x30, 0x84, 0, 0, 0, 1, 0]), 0), 'BAD_KEY_ENCODING');
+});
+
+test('a KeyObject of another algorithm or curve is never labelled with a suite (BAD_KEY_ENCODING)', () => {
+  const ed = generateKeyPairSync('ed25519');
+  const p256key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const dsa65 = generateKeyPairSync('ml-dsa-65');
+  const cases: [string, Parameters<typeof signingKeyFromPrivate>[1]][] = [
+    ['ml-dsa-44', ed.privateKey],
+    ['ml-dsa-44', dsa65.privateKey],
+    ['secp256k1', p256key.privateKey],
+    ['p-256', ed.privateKey],
+    ['ed25519', dsa65.privateKey],
+  ];
+  for (const [name, key] of cases) {
+    const err = throwsCode(() => signingKeyFromPrivate(suiteByName(name), key), 'BAD_KEY_ENCODING');
+    assert.match(err.message, new RegExp(`expected a private ${name} key, got a private`));
+  }
+  // A public key where a private one is needed.
+  throwsCode(() => signingKeyFromPrivate(suiteByName('ed25519'), ed.publicKey), 'BAD_KEY_ENCODING');
+  // Verification with a KeyObject of the wrong algorithm is refused, not answered.
+  const sig = Buffer.alloc(2420);
+  throwsCode(() => verifySignature(suiteByName('ml-dsa-44'), dsa65.publicKey, Buffer.from('m'), sig), 'BAD_KEY_ENCODING');
+  throwsCode(() => verifySignature(suiteByName('secp256k1'), p256key.publicKey, Buffer.from('m'), Buffer.alloc(64)), 'BAD_KEY_ENCODING');
+  // The right ones pass.
+  assert.equal(signingKeyFromPrivate(suiteByName('ed25519'), ed.privateKey).publicKey.length, 32);
+  assert.equal(signingKeyFromPrivate(suiteByName('p-256'), p256key.privateKey).publicKey.length, 33);
+  assert.equal(signingKeyFromPrivate(suiteByName('ml-dsa-65'), dsa65.privateKey).publicKey.length, 1952);
 });
