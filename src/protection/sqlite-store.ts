@@ -5,7 +5,7 @@
 // update happen under one lock even with several processes on one file.
 
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, linkSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fsyncDir } from '../fsutil/atomic-write.ts';
@@ -171,6 +171,16 @@ export class SqliteProtectionStore extends BatchedProtectionStore {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT') throw new ProtectionError('STORE_UNREADABLE', `${description} cannot be examined (${code ?? (err as Error).message})`, { cause: err });
       exists = false;
+    }
+    if (exists) {
+      // SQLite silently opens a file it cannot write read-only: find out now, not at the first decision.
+      for (const [p, mode, what] of [[abs, constants.R_OK | constants.W_OK, 'read and write'], [dirname(abs), constants.W_OK | constants.X_OK, 'create files in']] as const) {
+        try {
+          accessSync(p, mode);
+        } catch (err) {
+          throw new ProtectionError('STORE_UNREADABLE', `${description}: this user may not ${what} ${p} (${(err as NodeJS.ErrnoException).code})`, { cause: err });
+        }
+      }
     }
     if (!exists) {
       if (existsSync(`${abs}-wal`)) throw new ProtectionError('STORE_CORRUPT', `${description} is missing but its write-ahead log ${abs}-wal is there (refusing to start empty)`);
