@@ -6,7 +6,7 @@
 // values are usage errors (ConfigError).
 
 import { ConfigError } from './config-error.ts';
-import { parseChoice, parseUint } from './node-config.ts';
+import { DEFAULT_CHECK_TIMEOUT_MS, parseChoice, parseUint } from './node-config.ts';
 import { parseProfileName, type ProfileName } from './profiles.ts';
 import { allFlags, closest, settingByFlag, type Setting } from './settings.ts';
 import { isQbindError } from '../errors.ts';
@@ -45,7 +45,7 @@ export function knownNodeFlags(): string[] {
 export function parseNodeCommandLine(argv: readonly string[]): NodeCommandLine {
   const out: NodeCommandLine = {
     profile: null, configPath: null, validateOnly: false, printConfig: false, strict: false, help: false,
-    output: 'text', checkTimeoutMs: 3000, assignments: [],
+    output: 'text', checkTimeoutMs: DEFAULT_CHECK_TIMEOUT_MS, assignments: [],
   };
   const own = new Map<string, string>();
   const seen = new Map<Setting, SettingAssignment>();

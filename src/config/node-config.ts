@@ -29,6 +29,9 @@ export const NETWORK_ENVIRONMENTS: readonly NetworkEnvironment[] = ['devnet', 't
 export const SIGNER_MODES: readonly SignerMode[] = Object.values(SignerMode);
 export const SIGNER_FAILURE_MODES: readonly SignerFailureMode[] = Object.values(SignerFailureMode);
 
+/** Time limit of each outside-world check of --validate-only: an HSM login and self-test can take seconds. */
+export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
+
 /** Default environment variable holding the keystore passphrase (runbook §4.1). */
 export const DEFAULT_PASSPHRASE_ENV = 'QBIND_KEYSTORE_PASSPHRASE';
 

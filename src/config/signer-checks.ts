@@ -13,7 +13,7 @@ import { errorMessage, isQbindError } from '../errors.ts';
 import { SignerMode } from '../signer/validator-signer.ts';
 import { BACKEND_NAMES, type SignerBackends } from './backends.ts';
 import { targetNetwork, type ConfigWarning, type Violation } from './invariants.ts';
-import { chainIdOf, remoteSignerEndpoint, usesKeystore, type NodeConfig } from './node-config.ts';
+import { chainIdOf, DEFAULT_CHECK_TIMEOUT_MS, remoteSignerEndpoint, usesKeystore, type NodeConfig } from './node-config.ts';
 
 export type CheckStatus = 'passed' | 'failed' | 'not-checked' | 'not-applicable';
 
@@ -58,11 +58,17 @@ export function probeTcp(host: string, port: number, timeoutMs: number): Promise
   });
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/** Races `p` against a timer; a result that arrives after the timeout is closed, not leaked. */
+function withTimeout<T extends { close(): Promise<void> }>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error(`${what}: no answer within ${ms} ms`));
+    }, ms);
   });
+  p.then((late) => (timedOut ? late.close() : undefined)).catch(() => undefined);
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
@@ -191,7 +197,7 @@ async function checkHsm(config: NodeConfig, o: Required<OutsideCheckOptions>, ou
 
 /** Checks 17-19 for the config's signer mode; the others come back 'not-applicable'. */
 export async function runOutsideChecks(config: NodeConfig, options: OutsideCheckOptions): Promise<OutsideCheckResult> {
-  const o: Required<OutsideCheckOptions> = { env: process.env, timeoutMs: 3000, ...options };
+  const o: Required<OutsideCheckOptions> = { env: process.env, timeoutMs: DEFAULT_CHECK_TIMEOUT_MS, ...options };
   const out: OutsideCheckResult = { checks: [], violations: [], warnings: [] };
   const na = (c: { id: string; name: string }): void => {
     out.checks.push({ ...c, status: 'not-applicable', detail: `signer mode ${config.signer.mode ?? 'not set'}` });

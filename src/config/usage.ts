@@ -22,7 +22,7 @@ export function nodeUsage(): string {
     '  --validate-only               run every check and exit with its verdict',
     '  --output text|json            report format (default text)',
     '  --strict                      a check that could not run counts as a failure',
-    '  --check-timeout-ms N          time limit of each signer check (default 3000)',
+    '  --check-timeout-ms N          time limit of each signer check (default 10000)',
     '  --print-config                print the effective configuration as node.toml',
     '  --help                        this text',
     '',

@@ -9,7 +9,7 @@ import { formatChainId } from '../preimage/chain-id.ts';
 import type { SignerBackends } from './backends.ts';
 import { builtInBackends } from './backends.ts';
 import { checkSignerSettings, MAINNET_INVARIANTS, signerWarnings, targetNetwork, validateMainnetInvariants, type ConfigWarning, type Violation } from './invariants.ts';
-import { chainIdOf, type NodeConfig } from './node-config.ts';
+import { chainIdOf, DEFAULT_CHECK_TIMEOUT_MS, type NodeConfig } from './node-config.ts';
 import type { ProfileName } from './profiles.ts';
 import { describeSource, type ProfileSource, type ResolvedNodeConfig } from './resolve.ts';
 import { runOutsideChecks, type CheckResult } from './signer-checks.ts';
@@ -85,7 +85,7 @@ export async function validateNodeConfig(input: ResolvedNodeConfig | NodeConfig,
 
   const warnings = signerWarnings(config);
   if (outside) {
-    const r = await runOutsideChecks(config, { env: options.env ?? process.env, timeoutMs: options.timeoutMs ?? 3000, backends: options.backends ?? (await builtInBackends()) });
+    const r = await runOutsideChecks(config, { env: options.env ?? process.env, timeoutMs: options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS, backends: options.backends ?? (await builtInBackends()) });
     violations.push(...r.violations);
     warnings.push(...r.warnings);
     checks.push(...r.checks);

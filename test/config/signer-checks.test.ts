@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { generateKeystore } from '../../src/keystore/index.ts';
 import { nodeConfigFromArgs } from '../../src/config/resolve.ts';
 import { validateNodeConfig, formatReportJson, formatReportText, type ValidationReport } from '../../src/config/validate.ts';
-import { builtInBackends, type SignerBackends } from '../../src/config/backends.ts';
+import { builtInBackends, hsmBackend, type SignerBackends } from '../../src/config/backends.ts';
+import { createLogger } from '../../src/log/logger.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'qbind-config-checks-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -163,8 +164,8 @@ test('19: hsm.toml missing -> violation 19 alone; present -> checked as far as t
   assert.match(missing.violations[0]!.found, /no such file/);
   const path = join(root, 'hsm.toml');
   writeFileSync(path, 'library_path = "/nonexistent/libpkcs11.so"\ntoken_label = "t"\nkey_label = "k"\npin_env_var = "QBIND_TEST_HSM_PIN"\n');
-  const r = await validateNodeConfig(nodeConfigFromArgs([...MAINNET, '--signer-mode', 'hsm-pkcs11', '--hsm-config-path', path]), { env: { QBIND_TEST_HSM_PIN: '1234' } });
-  const backends = await builtInBackends();
+  const backends: SignerBackends = { ...(await builtInBackends()), hsm: hsmBackend({ logger: createLogger({ write: () => undefined }) }) };
+  const r = await validateNodeConfig(nodeConfigFromArgs([...MAINNET, '--signer-mode', 'hsm-pkcs11', '--hsm-config-path', path]), { env: { QBIND_TEST_HSM_PIN: '1234' }, backends });
   if (backends.hsm) {
     assert.deepEqual(invariants(r), [19], 'the library does not exist: the HSM is not accessible');
     assert.match(r.violations[0]!.found, /libpkcs11\.so/);
