@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { nodeConfigFromArgs } from '../../src/config/resolve.ts';
+import { nodeConfigFromArgs, resolveNodeConfig } from '../../src/config/resolve.ts';
+import { parseNodeConfigToml } from '../../src/config/config-file.ts';
+import { nodeConfigToToml } from '../../src/config/usage.ts';
 import { parseNodeCommandLine } from '../../src/config/command-line.ts';
 import { profileDefaults } from '../../src/config/profiles.ts';
 import { validateMainnetInvariants } from '../../src/config/invariants.ts';
@@ -288,6 +290,8 @@ for (const c of CASES) {
     const config = nodeConfigFromArgs(argvOf(c.command));
     assert.deepEqual(config, c.expected);
     if (c.mainnetViolations) assert.deepEqual(validateMainnetInvariants(config).map((v) => v.invariant), c.mainnetViolations);
+    // The same configuration as a node.toml (what --print-config writes) reads back identically.
+    assert.deepEqual(resolveNodeConfig({ file: parseNodeConfigToml(nodeConfigToToml(config), 'node.toml') }).config, c.expected);
   });
 }
 
