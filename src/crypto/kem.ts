@@ -3,7 +3,7 @@
 
 import { createPublicKey, decapsulate as nodeDecapsulate, encapsulate as nodeEncapsulate, randomBytes, type KeyObject } from 'node:crypto';
 import { CryptoError } from './crypto-error.ts';
-import { exportPrivateKeyBytes, exportPublicKeyBytes, importPrivateKeyBytes, importPublicKeyBytes } from './key-encoding.ts';
+import { assertKeyObject, exportPrivateKeyBytes, exportPublicKeyBytes, importPrivateKeyBytes, importPublicKeyBytes } from './key-encoding.ts';
 import { ML_KEM_768 } from './suites.ts';
 
 export interface KemKeyPair {
@@ -44,11 +44,13 @@ export function importKemPublicKey(raw: Uint8Array): KeyObject {
 
 export function encapsulate(publicKey: KeyObject | Uint8Array): Encapsulation {
   const key = publicKey instanceof Uint8Array ? importKemPublicKey(publicKey) : publicKey;
+  if (!(publicKey instanceof Uint8Array)) assertKeyObject('ml-kem-768', key, key.type === 'private' ? 'private' : 'public');
   const { ciphertext, sharedKey } = nodeEncapsulate(key);
   return { ciphertext, sharedSecret: sharedKey };
 }
 
 export function decapsulate(privateKey: KeyObject, ciphertext: Uint8Array): Buffer {
+  assertKeyObject('ml-kem-768', privateKey, 'private');
   if (ciphertext.length !== ML_KEM_768.ciphertextBytes) {
     throw new CryptoError('BAD_CIPHERTEXT', `ML-KEM-768 ciphertext must be ${ML_KEM_768.ciphertextBytes} bytes, got ${ciphertext.length}`);
   }

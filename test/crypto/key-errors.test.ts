@@ -235,6 +235,10 @@ test('a KeyObject of another algorithm or curve is never labelled with a suite (
   const sig = Buffer.alloc(2420);
   throwsCode(() => verifySignature(suiteByName('ml-dsa-44'), dsa65.publicKey, Buffer.from('m'), sig), 'BAD_KEY_ENCODING');
   throwsCode(() => verifySignature(suiteByName('secp256k1'), p256key.publicKey, Buffer.from('m'), Buffer.alloc(64)), 'BAD_KEY_ENCODING');
+  // ML-KEM: only ML-KEM-768 keys encapsulate and decapsulate.
+  throwsCode(() => decapsulate(dsa65.privateKey, Buffer.alloc(1088)), 'BAD_KEY_ENCODING');
+  throwsCode(() => decapsulate(generateKemKey().publicKeyObject, Buffer.alloc(1088)), 'BAD_KEY_ENCODING');
+  throwsCode(() => encapsulate(ed.publicKey), 'BAD_KEY_ENCODING');
   // The right ones pass.
   assert.equal(signingKeyFromPrivate(suiteByName('ed25519'), ed.privateKey).publicKey.length, 32);
   assert.equal(signingKeyFromPrivate(suiteByName('p-256'), p256key.privateKey).publicKey.length, 33);
