@@ -144,16 +144,19 @@ for (const name of ['secp256k1', 'p-256'] as const) {
   });
 }
 
-test('secp256k1: the high-S twin of a valid signature is refused by us (malleable form), accepted by noble with lowS off', () => {
-  const suite = suiteByName('secp256k1');
-  const pair = importSigningKey(suite, privateBytesOf(suite));
-  const sig = signSync(pair, message);
-  const n = ORDER.secp256k1!;
-  const high = Buffer.from(sig);
-  Buffer.from((n - BigInt('0x' + sig.subarray(32).toString('hex'))).toString(16).padStart(64, '0'), 'hex').copy(high, 32);
-  assert.ok(secp256k1.verify(high, message, pair.publicKey, { prehash: true, lowS: false }), 'it is a valid signature');
-  assert.equal(verifySignature(suite, pair.publicKey, message, high), false);
-});
+for (const [name, curve, accepted] of [['secp256k1', secp256k1, false], ['p-256', p256, true]] as const) {
+  test(`${name}: the high-S twin of a valid signature is ${accepted ? 'accepted' : 'refused (malleable form)'} by us, valid under noble with lowS off`, () => {
+    const suite = suiteByName(name);
+    const pair = importSigningKey(suite, privateBytesOf(suite));
+    const sig = signSync(pair, message);
+    const n = ORDER[name]!;
+    const high = Buffer.from(sig);
+    Buffer.from((n - BigInt('0x' + sig.subarray(32).toString('hex'))).toString(16).padStart(64, '0'), 'hex').copy(high, 32);
+    assert.ok(curve.verify(high, message, pair.publicKey, { prehash: true, lowS: false }), 'it is a valid signature');
+    assert.equal(curve.verify(high, message, pair.publicKey, { prehash: true, lowS: true }), false, 'and it is high-S');
+    assert.equal(verifySignature(suite, pair.publicKey, message, high), accepted);
+  });
+}
 
 test('ML-KEM-768: same 64-byte seed gives the same keys; ciphertexts decapsulate in both directions', () => {
   for (let i = 0; i < 3; i++) {
