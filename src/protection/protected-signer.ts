@@ -73,14 +73,14 @@ export class ProtectedSigner extends PreimageSigner {
     }
     const preimage = new Uint8Array(preimageIn); // the caller may reuse its buffer
     const request = slotRequestOf(this.#scope, parsed, preimage);
-    const slot = describeSlot(kind, request.subject, request.height);
+    const slot = (): string => describeSlot(kind, request.subject, request.height);
     const started = process.hrtime.bigint();
     let decision;
     try {
       decision = await this.#store.decide(request);
     } catch (err) {
-      this.#log.error('protection store failed; refusing to sign', { kind, slot, error: errorMessage(err) });
-      throw new SignError('BACKEND_FAILURE', `double-sign protection store failed, not signing ${kind} at ${slot}: ${errorMessage(err)}`, { cause: err });
+      this.#log.error('protection store failed; refusing to sign', { kind, slot: slot(), error: errorMessage(err) });
+      throw new SignError('BACKEND_FAILURE', `double-sign protection store failed, not signing ${kind} at ${slot()}: ${errorMessage(err)}`, { cause: err });
     } finally {
       decisionSeconds.observe({ store: this.#store.backend }, Number(process.hrtime.bigint() - started) / 1e9);
     }
@@ -89,13 +89,13 @@ export class ProtectedSigner extends PreimageSigner {
         return new Uint8Array(decision.signature);
       case 'refuse':
         doubleSignRefused.inc({ kind });
-        this.#log.warn('double sign refused', { kind, slot, reason: decision.reason });
-        throw new SignError('DOUBLE_SIGN_REFUSED', `double sign refused: ${kind} at ${slot}: ${decision.reason}`);
+        this.#log.warn('double sign refused', { kind, slot: slot(), reason: decision.reason });
+        throw new SignError('DOUBLE_SIGN_REFUSED', `double sign refused: ${kind} at ${slot()}: ${decision.reason}`);
       case 'sign': {
         const signature = await this.#inner.sign(kind, preimage);
         this.#store.recordSignature(request, signature).catch((err: unknown) => {
           // The record is durable already; a lost signature only means an identical retry signs again.
-          this.#log.warn('could not store the signature for replay', { kind, slot, error: errorMessage(err) });
+          this.#log.warn('could not store the signature for replay', { kind, slot: slot(), error: errorMessage(err) });
         });
         return signature;
       }

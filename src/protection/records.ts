@@ -3,9 +3,9 @@
 // record of what was last signed in a slot, and the checksum every stored
 // record carries so that a flipped bit in the store is detected, not trusted.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { formatChainId } from '../preimage/chain-id.ts';
-import type { MessageKind } from '../preimage/layouts.ts';
+import { MESSAGE_KINDS, type MessageKind } from '../preimage/layouts.ts';
 import { heightOf, parsePreimage, signerIdOf, type Preimage } from '../preimage/preimage.ts';
 import { ProtectionError } from './errors.ts';
 
@@ -61,8 +61,16 @@ export function slotRequestOf(scope: ProtectionScope, parsed: Preimage, preimage
   };
 }
 
+const scopeKeys = new WeakMap<ProtectionScope, string>();
+
+/** Unique name of a scope (memoized per scope object: a signer reuses one for every request). */
 export function scopeKey(scope: ProtectionScope): string {
-  return `${formatChainId(scope.chainId)}/${scope.validatorId}/${scope.keyRole}`;
+  let key = scopeKeys.get(scope);
+  if (key === undefined) {
+    key = `${formatChainId(scope.chainId)}/${scope.validatorId}/${scope.keyRole}`;
+    scopeKeys.set(scope, key);
+  }
+  return key;
 }
 
 /** Unique name of a slot: the primary key of a stored record. */
@@ -85,26 +93,30 @@ export function describeSlot(kind: MessageKind, subject: bigint | null, height: 
   return `view ${height}`;
 }
 
-function lengthPrefixed(hash: ReturnType<typeof createHash>, bytes: Uint8Array | null): void {
-  const len = Buffer.alloc(5);
-  if (bytes === null) {
-    len.writeUInt8(0, 0);
-    hash.update(len);
-    return;
-  }
-  len.writeUInt8(1, 0);
-  len.writeUInt32BE(bytes.length, 1);
-  hash.update(len).update(bytes);
-}
+const CHECKSUM_TAG = Buffer.from('qbind-protection-row-v1', 'ascii');
 
-/** SHA-256 over the record's canonical fields (docs/protection.md "Row checksum"). */
+/**
+ * SHA-256 over the record's safety-relevant fields in a fixed binary layout
+ * (docs/protection.md "Row checksum"): a damaged height, preimage, slot or
+ * scope is detected on load. The stored signature is not covered: a damaged
+ * one cannot make the signer release anything that conflicts (peers reject
+ * it), and leaving it out keeps attaching a signature cheap.
+ */
 export function recordChecksum(r: SlotRecord): Buffer {
-  const h = createHash('sha256');
-  const text = `qbind-protection-row-v1\n${formatChainId(r.scope.chainId)}\n${r.scope.validatorId}\n${r.scope.keyRole}\n${r.kind}\n${r.subject ?? ''}\n${r.height}\n`;
-  h.update(text, 'utf8');
-  lengthPrefixed(h, r.preimage);
-  lengthPrefixed(h, r.signature);
-  return h.digest();
+  const pre = r.preimage;
+  const buf = Buffer.allocUnsafe(CHECKSUM_TAG.length + 8 + 8 + 1 + 1 + 9 + 8 + 5 + (pre ? pre.length : 0));
+  let off = CHECKSUM_TAG.copy(buf, 0);
+  off = buf.writeBigUInt64BE(r.scope.chainId, off);
+  off = buf.writeBigUInt64BE(r.scope.validatorId, off);
+  off = buf.writeUInt8(KEY_ROLES.indexOf(r.scope.keyRole), off);
+  off = buf.writeUInt8(MESSAGE_KINDS.indexOf(r.kind), off);
+  off = buf.writeUInt8(r.subject === null ? 0 : 1, off);
+  off = buf.writeBigUInt64BE(r.subject ?? 0n, off);
+  off = buf.writeBigUInt64BE(r.height, off);
+  off = buf.writeUInt8(pre === null ? 0 : 1, off);
+  off = buf.writeUInt32BE(pre ? pre.length : 0, off);
+  if (pre) buf.set(pre, off);
+  return hash('sha256', buf, 'buffer');
 }
 
 /**

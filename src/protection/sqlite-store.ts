@@ -48,6 +48,9 @@ CREATE TABLE ${TABLE_SLOTS} (
 ) STRICT;
 `;
 
+/** Slot records kept in memory at most (beyond it the cache starts over). */
+const CACHE_LIMIT = 65_536;
+
 const SELECT_ROWS = `SELECT s.chain_id, s.validator_id, s.key_role, r.kind, r.subject, r.height, r.preimage, r.signature, r.checksum
   FROM ${TABLE_SLOTS} r JOIN ${TABLE_SCOPES} s ON s.id = r.scope_id`;
 
@@ -128,10 +131,18 @@ export class SqliteProtectionStore extends BatchedProtectionStore {
   readonly path: string;
   #db: DatabaseSync | null;
   readonly #scopeIds = new Map<string, number>();
+  /**
+   * Write-through cache of slot records (null: known to be absent). Valid only
+   * while no other connection has committed: checked with PRAGMA data_version
+   * under the write lock at the start of every transaction.
+   */
+  readonly #cache = new Map<string, SlotRecord | null>();
+  #dataVersion = -1;
   readonly #stmt: {
     insertScope: StatementSync;
     scopeId: StatementSync;
     select: StatementSync;
+    dataVersion: StatementSync;
     upsert: StatementSync;
   };
 
@@ -144,6 +155,7 @@ export class SqliteProtectionStore extends BatchedProtectionStore {
       insertScope: db.prepare(`INSERT OR IGNORE INTO ${TABLE_SCOPES}(chain_id, validator_id, key_role) VALUES (?, ?, ?)`),
       scopeId: db.prepare(`SELECT id FROM ${TABLE_SCOPES} WHERE chain_id = ? AND validator_id = ? AND key_role = ?`),
       select: db.prepare(`${SELECT_ROWS} WHERE r.scope_id = ? AND r.kind = ? AND r.subject = ?`),
+      dataVersion: db.prepare('PRAGMA data_version'),
       upsert: db.prepare(`INSERT INTO ${TABLE_SLOTS}(scope_id, kind, subject, height, preimage, signature, checksum, updated_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (scope_id, kind, subject) DO UPDATE SET height = excluded.height, preimage = excluded.preimage,
@@ -252,13 +264,22 @@ export class SqliteProtectionStore extends BatchedProtectionStore {
       throw classify(err, this.description, 'starting a transaction');
     }
     try {
-      for (const scope of scopesOf(slots)) this.#scopeId(scope, fresh);
+      const version = Number((this.#stmt.dataVersion.get() as { data_version: number | bigint }).data_version);
+      if (version !== this.#dataVersion || this.#cache.size > CACHE_LIMIT) {
+        this.#cache.clear(); // another connection committed (or the cache is full): read again
+        this.#dataVersion = version;
+      }
       const rows = new Map<string, SlotRecord>();
       for (const ref of slots) {
         const key = slotKey(ref.scope, ref.kind, ref.subject);
         if (rows.has(key)) continue;
-        const row = this.#stmt.select.get(this.#scopeId(ref.scope, fresh), ref.kind, ref.subject === null ? '' : ref.subject.toString());
-        if (row) rows.set(key, decodeRow(row as unknown as StoredRow));
+        let rec = this.#cache.get(key);
+        if (rec === undefined) {
+          const row = this.#stmt.select.get(this.#scopeId(ref.scope, fresh), ref.kind, ref.subject === null ? '' : ref.subject.toString());
+          rec = row ? decodeRow(row as unknown as StoredRow) : null;
+          this.#cache.set(key, rec);
+        }
+        if (rec) rows.set(key, rec);
       }
       const { writes, value } = body(rows);
       const now = Date.now();
@@ -268,8 +289,11 @@ export class SqliteProtectionStore extends BatchedProtectionStore {
       }
       db.exec('COMMIT');
       for (const [k, id] of fresh) this.#scopeIds.set(k, id);
+      for (const w of writes) this.#cache.set(slotKey(w.scope, w.kind, w.subject), w);
       return value;
     } catch (err) {
+      this.#cache.clear();
+      this.#dataVersion = -1;
       try {
         db.exec('ROLLBACK');
       } catch {
