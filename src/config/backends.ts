@@ -4,10 +4,14 @@
 // build is null: the factory refuses its mode with SIGNER_NOT_AVAILABLE and
 // the checks that need it report 'not checked', never 'passed'.
 
+import type { KemKeyPair } from '../crypto/kem.ts';
+import { publicKeyFingerprint } from '../crypto/fingerprint.ts';
 import type { SigningKeyPair } from '../crypto/signing-key.ts';
+import { connect as kemtlsConnect } from '../kemtls/index.ts';
 import { SUITE_ML_DSA_44 } from '../crypto/suites.ts';
 import { createHsmSigner, type ConnectHsmOptions } from '../hsm/hsm-signer.ts';
-import { checkPassphrasePolicy, createEncryptedFsSigner, KeystoreError, openKeystore, readPassphrase, scanKeystore } from '../keystore/index.ts';
+import { checkPassphrasePolicy, createEncryptedFsSigner, KeystoreError, openKeystore, readPassphrase, readPublicKeyFile, scanKeystore } from '../keystore/index.ts';
+import { remoteSignerEndpoint } from './node-config.ts';
 import type { ValidatorSigner } from '../signer/validator-signer.ts';
 import type { ProfileName } from './profiles.ts';
 
@@ -37,6 +41,10 @@ export interface KeystoreBackend {
   scan(dir: string, options: { profile: ProfileName; validatorId?: bigint }): KeystoreProblemReport[];
   /** Opens a keystore's consensus key (passphrase null: a plaintext DevNet keystore). */
   openConsensusKey(dir: string, options: { passphrase: string | null; profile: ProfileName; validatorId?: bigint; onWarning?: (m: string) => void }): Promise<UnlockedConsensusKey>;
+  /** Opens a keystore's p2p-identity key (ML-KEM-768): the node's KEMTLS client key. */
+  openIdentityKey(dir: string, options: { passphrase: string | null; profile: ProfileName; validatorId?: bigint; onWarning?: (m: string) => void }): Promise<KemKeyPair>;
+  /** The ML-KEM-768 public key of a p2p_identity.pub file (the remote signer's identity). */
+  readIdentityPublicKey(path: string): Uint8Array;
   /** The EncryptedFsV1 signer of a keystore. */
   createSigner(options: { keystoreDir: string; passphrase: string; chainId: bigint; profile: ProfileName; validatorId: bigint; onWarning?: (m: string) => void }): Promise<ValidatorSigner>;
 }
@@ -46,9 +54,25 @@ export interface HsmBackend {
   createSigner(options: { configPath: string; validatorId: bigint; chainId: bigint; env: NodeJS.ProcessEnv }): Promise<ValidatorSigner>;
 }
 
+export interface RemoteSignerEndpoint {
+  /** kemtls://host:port */
+  url: string;
+  /** The signer's identity public key, pinned. */
+  signerPublicKey: Uint8Array;
+  /** This node's identity key. */
+  identity: KemKeyPair;
+  timeoutMs: number;
+}
+
 export interface RemoteBackend {
-  /** A signer that talks to qbind-remote-signer at `url` (kemtls://host:port). */
-  createSigner(options: { url: string; validatorId: bigint; chainId: bigint; env: NodeJS.ProcessEnv }): Promise<ValidatorSigner>;
+  /**
+   * A KEMTLS handshake with the signer and a clean close: proves it answers,
+   * holds the pinned key and accepts this node's identity. Sends no signing
+   * request. Resolves with the signer key's fingerprint.
+   */
+  probe(endpoint: RemoteSignerEndpoint): Promise<string>;
+  /** A signer that talks to qbind-remote-signer; absent until the node-side client is in this build. */
+  createSigner?: (options: RemoteSignerEndpoint & { validatorId: bigint; chainId: bigint }) => Promise<ValidatorSigner>;
 }
 
 export interface SignerBackends {
@@ -79,8 +103,31 @@ export const keystoreBackend: KeystoreBackend = {
     const ks = await openKeystore(dir, { ...options, roles: ['consensus'] });
     return { validatorId: ks.validatorId, key: ks.signingKey('consensus'), close: () => ks.close() };
   },
+  async openIdentityKey(dir, options) {
+    const ks = await openKeystore(dir, { ...options, roles: ['p2p-identity'] });
+    try {
+      return ks.kemKey();
+    } finally {
+      ks.close();
+    }
+  },
+  readIdentityPublicKey(path) {
+    const info = readPublicKeyFile(path);
+    if (info.role !== 'p2p-identity') throw new KeystoreError('KEY_ROLE_MISMATCH', `${path} holds a ${info.role} public key; the remote signer is pinned by its p2p-identity (ML-KEM-768) key`);
+    return info.publicKey;
+  },
   createSigner(options) {
     return createEncryptedFsSigner(options);
+  },
+};
+
+/** The remote signer over src/kemtls. The signing client (createSigner) is not in this build yet. */
+export const remoteBackend: RemoteBackend = {
+  async probe(endpoint) {
+    const { host, port } = remoteSignerEndpoint(endpoint.url);
+    const conn = await kemtlsConnect({ host, port, clientKey: endpoint.identity, serverPublicKey: endpoint.signerPublicKey, handshakeTimeoutMs: endpoint.timeoutMs });
+    conn.close();
+    return publicKeyFingerprint(endpoint.signerPublicKey);
   },
 };
 
@@ -97,12 +144,12 @@ export function hsmBackend(extra: Omit<ConnectHsmOptions, 'env'> = {}): HsmBacke
 
 /** The backends compiled into this build. */
 export async function builtInBackends(): Promise<SignerBackends> {
-  return { keystore: keystoreBackend, hsm: hsmBackend(), remote: null };
+  return { keystore: keystoreBackend, hsm: hsmBackend(), remote: remoteBackend };
 }
 
 /** What each backend is, for 'not available' messages. */
 export const BACKEND_NAMES = {
   keystore: 'the EncryptedFsV1 keystore (src/keystore)',
   hsm: 'the PKCS#11 HSM signer (src/hsm)',
-  remote: 'the remote signer client over KEMTLS',
+  remote: 'the remote signer client (the node side of qbind-remote-signer)',
 } as const;

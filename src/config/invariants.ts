@@ -121,10 +121,14 @@ export function validateMainnetInvariants(config: NodeConfig): Violation[] {
   return MAINNET_INVARIANTS.filter((inv) => !inv.ok(config)).map((inv) => violation(inv, config));
 }
 
-const MODE_NEEDS: Partial<Record<SignerMode, { key: string; example: string }>> = {
-  [SignerMode.EncryptedFsV1]: { key: 'signer.keystore_path', example: '/data/qbind/keystore' },
-  [SignerMode.RemoteSigner]: { key: 'signer.remote_signer_url', example: 'kemtls://signer.internal:9443' },
-  [SignerMode.HsmPkcs11]: { key: 'signer.hsm_config_path', example: '/etc/qbind/hsm.toml' },
+const MODE_NEEDS: Partial<Record<SignerMode, { key: string; example: string; derived?: true }[]>> = {
+  [SignerMode.EncryptedFsV1]: [{ key: 'signer.keystore_path', example: '/data/qbind/keystore', derived: true }],
+  [SignerMode.RemoteSigner]: [
+    { key: 'signer.remote_signer_url', example: 'kemtls://signer.internal:9443' },
+    { key: 'signer.remote_signer_public_key_path', example: '/etc/qbind/signer_identity.pub' },
+    { key: 'signer.identity_keystore_path', example: '/data/qbind/keystore', derived: true },
+  ],
+  [SignerMode.HsmPkcs11]: [{ key: 'signer.hsm_config_path', example: '/etc/qbind/hsm.toml' }],
 };
 
 /** Invariant 16, on every network: the signer mode has the settings it cannot start without. */
@@ -142,9 +146,9 @@ export function checkSignerSettings(config: NodeConfig): Violation[] {
   if (config.validatorId === null) {
     out.push({ invariant: 16, name, setting: 'validator_id', found: 'not set', expected: `the validator id the ${mode} signer signs for`, fix: fixFor('validator_id', '42') });
   }
-  const need = MODE_NEEDS[mode];
-  if (need && settingValue(config, need.key) === null) {
-    const extra = mode === SignerMode.EncryptedFsV1 ? ' (or set data_dir: the default is <data_dir>/keystore)' : '';
+  for (const need of MODE_NEEDS[mode] ?? []) {
+    if (settingValue(config, need.key) !== null) continue;
+    const extra = need.derived ? ' (or set data_dir: the default is <data_dir>/keystore)' : '';
     out.push({ invariant: 16, name, setting: need.key, found: 'not set', expected: `required by signer mode ${mode}`, fix: fixFor(need.key, need.example) + extra });
   }
   return out;

@@ -58,6 +58,10 @@ export interface SignerConfig {
   keystorePassphraseFile: string | null;
   /** kemtls://host:port */
   remoteSignerUrl: string | null;
+  /** The signer's identity public key file (p2p_identity.pub), pinned by the KEMTLS client. */
+  remoteSignerPublicKeyPath: string | null;
+  /** Keystore folder with this node's p2p_identity.key, the KEMTLS client key (default <data_dir>/keystore). */
+  identityKeystorePath: string | null;
   hsmConfigPath: string | null;
 }
 
@@ -121,7 +125,8 @@ export function usesKeystore(config: NodeConfig): boolean {
 /**
  * Fills the paths derived from data_dir when they were not set:
  * snapshot_config.dir = <data_dir>/snapshots and, for encrypted-fs,
- * signer.keystore_path = <data_dir>/keystore (the runbook's layout). Returns
+ * signer.keystore_path = <data_dir>/keystore (the runbook's layout), and for
+ * remote-signer signer.identity_keystore_path = <data_dir>/keystore. Returns
  * the keys it filled.
  */
 export function deriveDefaultPaths(config: NodeConfig): string[] {
@@ -134,6 +139,10 @@ export function deriveDefaultPaths(config: NodeConfig): string[] {
   if (config.signer.keystorePath === null && config.signer.mode === SignerMode.EncryptedFsV1) {
     config.signer.keystorePath = join(config.dataDir, 'keystore');
     filled.push('signer.keystore_path');
+  }
+  if (config.signer.identityKeystorePath === null && config.signer.mode === SignerMode.RemoteSigner) {
+    config.signer.identityKeystorePath = join(config.dataDir, 'keystore');
+    filled.push('signer.identity_keystore_path');
   }
   return filled;
 }

@@ -112,6 +112,8 @@ export function profileDefaults(profile: ProfileName): NodeConfig {
       keystorePassphraseEnv: DEFAULT_PASSPHRASE_ENV,
       keystorePassphraseFile: null,
       remoteSignerUrl: null,
+      remoteSignerPublicKeyPath: null,
+      identityKeystorePath: null,
       hsmConfigPath: null,
     },
     // Runbook §5.1 (interval 50,000, 5 snapshots) and §5.4 (validator retain height 500,000).

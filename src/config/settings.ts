@@ -107,6 +107,10 @@ export const SETTINGS: readonly Setting[] = [
     path((c, v) => { c.signer.keystorePassphraseFile = v; }), (c) => c.signer.keystorePassphraseFile),
   def('signer.remote_signer_url', ['--remote-signer-url', '--remote-signer-addr'], 'string', 'remote signer, kemtls://host:port or host:port',
     (c, t, w) => { c.signer.remoteSignerUrl = parseRemoteSignerUrl(w, t); }, (c) => c.signer.remoteSignerUrl, ['remote_signer_url', 'remote_signer_addr']),
+  def('signer.remote_signer_public_key_path', ['--remote-signer-public-key-path'], 'string', "the signer's p2p_identity.pub (its KEMTLS key, pinned)",
+    path((c, v) => { c.signer.remoteSignerPublicKeyPath = v; }), (c) => c.signer.remoteSignerPublicKeyPath, ['signer_public_key_path']),
+  def('signer.identity_keystore_path', ['--identity-keystore-path'], 'string', "keystore with this node's p2p_identity.key (KEMTLS client key; default <data_dir>/keystore)",
+    path((c, v) => { c.signer.identityKeystorePath = v; }), (c) => c.signer.identityKeystorePath, ['identity_keystore_path']),
   def('signer.hsm_config_path', ['--hsm-config-path', '--hsm-config'], 'string', 'hsm.toml of the PKCS#11 signer',
     path((c, v) => { c.signer.hsmConfigPath = v; }), (c) => c.signer.hsmConfigPath, ['hsm_config_path']),
 

@@ -14,6 +14,7 @@ import { SignerMode } from '../signer/validator-signer.ts';
 import { BACKEND_NAMES, type SignerBackends } from './backends.ts';
 import { targetNetwork, type ConfigWarning, type Violation } from './invariants.ts';
 import { chainIdOf, DEFAULT_CHECK_TIMEOUT_MS, remoteSignerEndpoint, usesKeystore, type NodeConfig } from './node-config.ts';
+import { configuredPassphrase } from './passphrase.ts';
 
 export type CheckStatus = 'passed' | 'failed' | 'not-checked' | 'not-applicable';
 
@@ -107,10 +108,8 @@ async function checkKeystore(config: NodeConfig, o: Required<OutsideCheckOptions
   const s = config.signer;
   let passphrase: string | null;
   try {
-    if (s.keystorePassphraseFile !== null) passphrase = keystore.readPassphrase({ file: s.keystorePassphraseFile, profile }, o.env);
-    else if (o.env[s.keystorePassphraseEnv] !== undefined) passphrase = keystore.readPassphrase({ env: s.keystorePassphraseEnv, profile }, o.env);
-    else if (s.mode === SignerMode.LoopbackTesting) passphrase = null;
-    else {
+    passphrase = configuredPassphrase(config, keystore, o.env, profile);
+    if (passphrase === null && s.mode !== SignerMode.LoopbackTesting) {
       out.checks.push({ ...KEYSTORE, status: 'not-checked', detail: `folder and key files ok; unlock not checked: ${s.keystorePassphraseEnv} is not set in this environment` });
       return;
     }
@@ -129,35 +128,64 @@ async function checkKeystore(config: NodeConfig, o: Required<OutsideCheckOptions
 }
 
 async function checkRemote(config: NodeConfig, o: Required<OutsideCheckOptions>, out: OutsideCheckResult): Promise<void> {
-  const url = config.signer.remoteSignerUrl;
-  if (url === null || config.validatorId === null) {
-    out.checks.push({ ...REMOTE, status: 'not-checked', detail: 'remote signer url or validator id not set (invariant 16)' });
+  const s = config.signer;
+  const url = s.remoteSignerUrl;
+  if (url === null) {
+    out.checks.push({ ...REMOTE, status: 'not-checked', detail: 'remote signer url not set (invariant 16)' });
     return;
   }
-  const fail = (found: string): void => {
-    out.violations.push({
-      invariant: 18, name: REMOTE.name, setting: 'signer.remote_signer_url', found, expected: 'a qbind-remote-signer answering',
-      fix: 'start qbind-remote-signer there (systemctl status qbind-remote-signer) or point signer.remote_signer_url at a running one (runbook §10.2)',
-    });
+  const fail = (found: string, fix: string): void => {
+    out.violations.push({ invariant: 18, name: REMOTE.name, setting: 'signer.remote_signer_url', found, expected: 'a qbind-remote-signer that completes the KEMTLS handshake', fix });
     out.checks.push({ ...REMOTE, status: 'failed', detail: found });
   };
-  const { host, port } = remoteSignerEndpoint(url);
-  if (o.backends.remote) {
+  const START = 'start qbind-remote-signer there (systemctl status qbind-remote-signer) or point signer.remote_signer_url at a running one (runbook §10.2)';
+  const keystore = o.backends.keystore;
+  const remote = o.backends.remote;
+  const profile = targetNetwork(config);
+
+  // Without everything the handshake needs, only TCP reachability can be checked.
+  const tcpOnly = async (why: string): Promise<void> => {
+    const { host, port } = remoteSignerEndpoint(url);
     try {
-      const signer = await withTimeout(o.backends.remote.createSigner({ url, validatorId: config.validatorId, chainId: chainIdOf(config), env: o.env }), o.timeoutMs, url);
-      await signer.close();
+      await probeTcp(host, port, o.timeoutMs);
     } catch (err) {
-      return fail(`${url}: ${errorMessage(err)}`);
+      return fail(`${url}: unreachable (${errorMessage(err)})`, START);
     }
-    out.checks.push({ ...REMOTE, status: 'passed', detail: `${url}: handshake and signer key ok` });
-    return;
+    out.checks.push({ ...REMOTE, status: 'not-checked', detail: `${url}: TCP connection accepted; KEMTLS handshake and signer key not checked: ${why}` });
+  };
+  if (!remote) return tcpOnly(`${BACKEND_NAMES.remote} is not in this build`);
+  if (!keystore) return tcpOnly(`${BACKEND_NAMES.keystore}, which holds this node's identity key, is not in this build`);
+  if (s.remoteSignerPublicKeyPath === null || s.identityKeystorePath === null) return tcpOnly('signer public key path or identity keystore not set (invariant 16)');
+
+  let signerPublicKey: Uint8Array;
+  try {
+    signerPublicKey = keystore.readIdentityPublicKey(s.remoteSignerPublicKeyPath);
+  } catch (err) {
+    return fail(`signer public key: ${errorMessage(err)}`, "set signer.remote_signer_public_key_path to the signer's p2p_identity.pub");
+  }
+  let passphrase: string | null;
+  try {
+    passphrase = configuredPassphrase(config, keystore, o.env, profile);
+  } catch (err) {
+    return fail(`passphrase of the identity keystore: ${errorMessage(err)}`, `provide the passphrase in ${s.keystorePassphraseEnv} or signer.keystore_passphrase_file`);
+  }
+  if (passphrase === null && profile !== 'devnet-v0') {
+    return tcpOnly(`${s.keystorePassphraseEnv} (the passphrase of this node's identity keystore) is not set in this environment`);
+  }
+  let identity;
+  try {
+    identity = await keystore.openIdentityKey(s.identityKeystorePath, { passphrase, profile, ...(config.validatorId !== null ? { validatorId: config.validatorId } : {}), onWarning: () => undefined });
+  } catch (err) {
+    return fail(`identity keystore ${s.identityKeystorePath}: ${errorMessage(err)}`, "point signer.identity_keystore_path at the keystore holding this node's p2p_identity.key (qbind-keygen generate --key-role p2p-identity)");
   }
   try {
-    await probeTcp(host, port, o.timeoutMs);
+    const fingerprint = await remote.probe({ url, signerPublicKey, identity, timeoutMs: o.timeoutMs });
+    out.checks.push({ ...REMOTE, status: 'passed', detail: `${url}: KEMTLS handshake ok, signer key ${fingerprint}, this node's identity accepted` });
   } catch (err) {
-    return fail(`${url}: unreachable (${errorMessage(err)})`);
+    const code = isQbindError(err) ? err.code : '';
+    if (code === 'CONNECT_FAILED' || code === 'HANDSHAKE_TIMEOUT') return fail(`${url}: unreachable (${errorMessage(err)})`, START);
+    return fail(`${url}: KEMTLS handshake failed: ${errorMessage(err)}`, "check that signer.remote_signer_public_key_path is the signer's p2p_identity.pub and that the signer's authorized_clients lists this node's p2p_identity.pub");
   }
-  out.checks.push({ ...REMOTE, status: 'not-checked', detail: `${url}: TCP connection accepted; KEMTLS handshake and signer key not checked: ${BACKEND_NAMES.remote} is not in this build` });
 }
 
 async function checkHsm(config: NodeConfig, o: Required<OutsideCheckOptions>, out: OutsideCheckResult): Promise<void> {

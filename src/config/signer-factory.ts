@@ -19,7 +19,8 @@ import type { SigningKeyPair } from '../crypto/signing-key.ts';
 import { BACKEND_NAMES, builtInBackends, type SignerBackends } from './backends.ts';
 import { ConfigError } from './config-error.ts';
 import { checkSignerSettings, signerModePolicy, targetNetwork } from './invariants.ts';
-import { chainIdOf, type NodeConfig } from './node-config.ts';
+import { chainIdOf, DEFAULT_CHECK_TIMEOUT_MS, type NodeConfig } from './node-config.ts';
+import { configuredPassphrase } from './passphrase.ts';
 
 export interface SignerFactoryDeps {
   /** Where passphrase and PIN variables are read (default process.env). */
@@ -43,11 +44,8 @@ async function loopbackSigner(config: NodeConfig, validatorId: bigint, deps: Sig
   const dir = config.signer.keystorePath;
   if (dir !== null) {
     if (!backends.keystore) throw notAvailable(SignerMode.LoopbackTesting, `${BACKEND_NAMES.keystore}, which loads --keystore-path,`);
-    const s = config.signer;
     const profile = targetNetwork(config);
-    const passphrase = s.keystorePassphraseFile !== null
-      ? backends.keystore.readPassphrase({ file: s.keystorePassphraseFile, profile }, env)
-      : env[s.keystorePassphraseEnv] !== undefined ? backends.keystore.readPassphrase({ env: s.keystorePassphraseEnv, profile }, env) : null;
+    const passphrase = configuredPassphrase(config, backends.keystore, env, profile);
     const unlocked = await backends.keystore.openConsensusKey(dir, { passphrase, profile, validatorId, onWarning: (m) => logger.warn(m) });
     key = unlocked.key;
     unlocked.close();
@@ -99,10 +97,16 @@ export async function createValidatorSigner(config: NodeConfig, deps: SignerFact
       inner = await backends.keystore.createSigner({ keystoreDir: s.keystorePath!, passphrase, chainId, profile: network, validatorId, onWarning: (m) => logger.warn(m) });
       break;
     }
-    case SignerMode.RemoteSigner:
-      if (!backends.remote) throw notAvailable(mode, BACKEND_NAMES.remote);
-      inner = await backends.remote.createSigner({ url: config.signer.remoteSignerUrl!, validatorId, chainId, env });
+    case SignerMode.RemoteSigner: {
+      const createRemote = backends.remote?.createSigner;
+      if (!createRemote) throw notAvailable(mode, BACKEND_NAMES.remote);
+      if (!backends.keystore) throw notAvailable(mode, `${BACKEND_NAMES.keystore}, which holds this node's identity key,`);
+      const s = config.signer;
+      const identity = await backends.keystore.openIdentityKey(s.identityKeystorePath!, { passphrase: configuredPassphrase(config, backends.keystore, env, network), profile: network, validatorId, onWarning: (m) => logger.warn(m) });
+      const signerPublicKey = backends.keystore.readIdentityPublicKey(s.remoteSignerPublicKeyPath!);
+      inner = await createRemote({ url: s.remoteSignerUrl!, signerPublicKey, identity, timeoutMs: DEFAULT_CHECK_TIMEOUT_MS, validatorId, chainId });
       break;
+    }
     case SignerMode.HsmPkcs11:
       if (!backends.hsm) throw notAvailable(mode, BACKEND_NAMES.hsm);
       inner = await backends.hsm.createSigner({ configPath: config.signer.hsmConfigPath!, validatorId, chainId, env });

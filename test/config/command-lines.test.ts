@@ -121,6 +121,7 @@ const CASES: Case[] = [
       c.dataDir = '/data/qbind';
       c.signer.mode = 'remote-signer';
       c.signer.remoteSignerUrl = 'kemtls://signer.internal:9443';
+      c.signer.identityKeystorePath = '/data/qbind/keystore';
       c.validatorId = 42n;
       c.snapshot.dir = '/data/qbind/snapshots';
     }),
@@ -262,6 +263,7 @@ const CASES: Case[] = [
       const c = profileDefaults('testnet-beta');
       c.signer.mode = 'remote-signer';
       c.signer.remoteSignerUrl = 'kemtls://localhost:9443';
+      c.signer.identityKeystorePath = '/data/qbind/keystore';
       c.dataDir = '/data/qbind';
       c.snapshot.dir = '/data/qbind/snapshots';
       return c;

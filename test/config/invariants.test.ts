@@ -101,7 +101,7 @@ const MATRIX: Record<SignerMode, Record<ProfileName, SignerModePolicy>> = {
 const OPTIONS: Record<SignerMode, string[]> = {
   'loopback-testing': [],
   'encrypted-fs': ['--signer-keystore-path', '/data/qbind/keystore'],
-  'remote-signer': ['--remote-signer-url', 'kemtls://signer.internal:9443'],
+  'remote-signer': ['--remote-signer-url', 'kemtls://signer.internal:9443', '--remote-signer-public-key-path', '/etc/qbind/signer_identity.pub'],
   'hsm-pkcs11': ['--hsm-config-path', '/etc/qbind/hsm.toml'],
 };
 
@@ -136,14 +136,22 @@ test('W1: loopback on TestNet Beta is a warning that names the network and the a
 });
 
 test('invariant 16: each signer mode names the setting it lacks', () => {
-  const cases: [SignerMode, string][] = [['remote-signer', 'signer.remote_signer_url'], ['hsm-pkcs11', 'signer.hsm_config_path'], ['encrypted-fs', 'signer.keystore_path']];
-  for (const [mode, key] of cases) {
+  const cases: [SignerMode, string[]][] = [
+    ['remote-signer', ['signer.remote_signer_url', 'signer.remote_signer_public_key_path', 'signer.identity_keystore_path']],
+    ['hsm-pkcs11', ['signer.hsm_config_path']],
+    ['encrypted-fs', ['signer.keystore_path']],
+  ];
+  for (const [mode, keys] of cases) {
     const config = profileDefaults('testnet-alpha');
     config.signer.mode = mode;
     config.validatorId = 1n;
     const v = checkSignerSettings(config);
-    assert.deepEqual(v.map((x) => [x.invariant, x.setting, x.found]), [[16, key, 'not set']], mode);
+    assert.deepEqual(v.map((x) => [x.invariant, x.setting, x.found]), keys.map((k) => [16, k, 'not set']), mode);
   }
+  // remote-signer with a data dir: the identity keystore defaults to <data_dir>/keystore.
+  const remote = nodeConfigFromArgs(['--profile', 'testnet-beta', '--data-dir', '/srv/q', '--validator-id', '1', '--signer-mode', 'remote', '--remote-signer-addr', 'localhost:9443', '--remote-signer-public-key-path', '/etc/qbind/signer.pub']);
+  assert.equal(remote.signer.identityKeystorePath, '/srv/q/keystore');
+  assert.deepEqual(checkSignerSettings(remote), []);
   // encrypted-fs with a data dir needs no explicit keystore path: <data_dir>/keystore.
   const derived = nodeConfigFromArgs(['--profile', 'testnet-beta', '--data-dir', '/srv/q', '--validator-id', '1']);
   assert.equal(derived.signer.keystorePath, '/srv/q/keystore');

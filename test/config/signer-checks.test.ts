@@ -136,23 +136,28 @@ test('17 without the keystore backend in the build: not checked, never passed', 
   assert.match(r.checks.find((c) => c.id === '17')!.detail, /not in this build/);
 });
 
-test('18: remote signer port closed -> violation 18 alone; port open -> not checked (TCP only, no KEMTLS client yet)', async () => {
+test('18 with TCP only (identity passphrase not in the environment): port closed -> violation 18 alone', async () => {
   const port = await closedPort();
-  const down = await validateNodeConfig(nodeConfigFromArgs([...MAINNET, '--signer-mode', 'remote-signer', '--remote-signer-url', `kemtls://127.0.0.1:${port}`]), { timeoutMs: 2000 });
+  const backends: SignerBackends = { ...(await builtInBackends()), remote: null };
+  const down = await validateNodeConfig(nodeConfigFromArgs([...MAINNET, '--signer-mode', 'remote-signer', '--remote-signer-url', `kemtls://127.0.0.1:${port}`, '--remote-signer-public-key-path', join(root, 'absent.pub')]), { timeoutMs: 2000, env: {}, backends });
   assert.deepEqual(invariants(down), [18]);
   assert.match(down.violations[0]!.found, /unreachable \(ECONNREFUSED\)/);
   assert.match(down.violations[0]!.fix, /qbind-remote-signer/);
+});
 
+test('18 without the remote backend in the build: TCP reachability only, reported not checked', async () => {
   const server: Server = createServer((s) => s.destroy());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
     const live = (server.address() as AddressInfo).port;
-    const up = await validateNodeConfig(nodeConfigFromArgs([...MAINNET, '--signer-mode', 'remote', '--remote-signer-addr', `127.0.0.1:${live}`]), { timeoutMs: 2000 });
+    const backends: SignerBackends = { ...(await builtInBackends()), remote: null };
+    const argv = [...MAINNET, '--signer-mode', 'remote', '--remote-signer-addr', `127.0.0.1:${live}`, '--remote-signer-public-key-path', '/etc/qbind/signer.pub'];
+    const up = await validateNodeConfig(nodeConfigFromArgs(argv), { timeoutMs: 2000, backends });
     assert.deepEqual(up.violations, []);
     assert.equal(statusOf(up, '18'), 'not-checked');
     assert.match(up.checks.find((c) => c.id === '18')!.detail, /TCP connection accepted; KEMTLS handshake and signer key not checked/);
     assert.equal(up.valid, true);
-    assert.equal((await validateNodeConfig(nodeConfigFromArgs([...MAINNET, '--signer-mode', 'remote', '--remote-signer-addr', `127.0.0.1:${live}`]), { strict: true })).valid, false);
+    assert.equal((await validateNodeConfig(nodeConfigFromArgs(argv), { strict: true, backends })).valid, false);
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
   }

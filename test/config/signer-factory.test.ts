@@ -113,7 +113,7 @@ test('a mode whose backend is not in this build is refused with SIGNER_NOT_AVAIL
   const none: SignerBackends = { keystore: null, hsm: null, remote: null };
   const base = ['--profile', 'testnet-beta', '--validator-id', '42'];
   const cases: [string[], string][] = [
-    [['--signer-mode', 'remote-signer', '--remote-signer-url', 'kemtls://127.0.0.1:9443'], 'remote signer client'],
+    [['--signer-mode', 'remote-signer', '--remote-signer-url', 'kemtls://127.0.0.1:9443', '--remote-signer-public-key-path', '/etc/qbind/signer.pub', '--identity-keystore-path', '/tmp/id'], 'remote signer client'],
     [['--signer-mode', 'hsm-pkcs11', '--hsm-config-path', '/etc/qbind/hsm.toml'], 'PKCS#11 HSM signer'],
     [['--signer-mode', 'encrypted-fs', '--keystore-path', '/tmp/k'], 'EncryptedFsV1 keystore'],
   ];
@@ -121,6 +121,6 @@ test('a mode whose backend is not in this build is refused with SIGNER_NOT_AVAIL
     await refuses(createValidatorSigner(nodeConfigFromArgs([...base, ...argv]), { logger: quiet, backends: none }), 'SIGNER_NOT_AVAILABLE', new RegExp(`not available in this build: the ${what.replace(/[#.]/g, '.')}`));
   }
   // What this build really has: remote is not wired yet; report it if that changes.
-  if (!built.remote) await refuses(createValidatorSigner(nodeConfigFromArgs([...base, ...cases[0]![0]]), { logger: quiet }), 'SIGNER_NOT_AVAILABLE', /remote signer client/);
+  if (!built.remote?.createSigner) await refuses(createValidatorSigner(nodeConfigFromArgs([...base, ...cases[0]![0]]), { logger: quiet }), 'SIGNER_NOT_AVAILABLE', /remote signer client/);
   if (!built.hsm) await refuses(createValidatorSigner(nodeConfigFromArgs([...base, ...cases[1]![0]]), { logger: quiet }), 'SIGNER_NOT_AVAILABLE', /HSM/);
 });
