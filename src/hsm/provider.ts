@@ -597,7 +597,8 @@ export class Pkcs11Provider {
       async (api, s) => {
         const handle = this.#handleOf(api, s, ref);
         api.C_SignInit(s, signMechanism(ref.mechanism), handle);
-        const out = Buffer.alloc(size);
+        // Exactly the suite's size: the token writes the whole signature or fails (a fresh buffer per call, nothing stale is returned).
+        const out = Buffer.allocUnsafe(size);
         return this.#async ? await api.C_SignAsync(s, input, out) : api.C_Sign(s, input, out);
       },
       this.#options.onRecovery,
@@ -605,7 +606,7 @@ export class Pkcs11Provider {
     if (sig.length !== size) {
       throw new HsmError('HSM_OPERATION_FAILED', `token returned a ${sig.length}-byte signature for ${ref.keyType} key '${ref.label}', expected ${size} bytes`);
     }
-    return ref.suite.family === 'ecdsa' ? normalizeLowS(ref.keyType, Buffer.from(sig)) : Buffer.from(sig);
+    return ref.suite.family === 'ecdsa' ? normalizeLowS(ref.keyType, sig) : sig;
   }
 
   /** Signs a probe message and verifies it under the key's public key with node:crypto. */
