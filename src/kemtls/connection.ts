@@ -1,6 +1,6 @@
 // KemtlsConnection: an established, mutually authenticated KEMTLS channel over
-// a TCP socket, on either side. Messages are sent and delivered whole, one
-// record each, in order. Any record that fails authentication, an oversized or
+// a TCP socket, on either side. Messages are sent and delivered whole and in
+// order; messages sent in the same tick go out in one record and one write. Any record that fails authentication, an oversized or
 // unexpected frame, or a socket error ends the connection at once (fail
 // closed) with a logged reason; close() ends it with an authenticated
 // close_notify. Until a 'message' listener is attached, messages are queued
@@ -16,6 +16,7 @@ import type { TrafficKeys } from './key-schedule.ts';
 import { KemtlsError } from './kemtls-error.ts';
 import { kemtlsConnectionFailuresTotal, kemtlsConnectionsOpen } from './metrics.ts';
 import { RecordOpener, RecordSealer } from './record.ts';
+import { COALESCE_LIMIT, MESSAGE_LENGTH_BYTES, packMessages, unpackMessages } from './message-batch.ts';
 import { AEAD_TAG_BYTES, FRAME_APPLICATION_DATA, FRAME_CLOSE_NOTIFY } from './wire.ts';
 
 export type KemtlsRole = 'client' | 'server';
@@ -52,7 +53,9 @@ export class KemtlsConnection extends EventEmitter<KemtlsConnectionEvents> {
   readonly peerFingerprint: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** Largest message send() takes: maxFrameBytes - 16 (tag) - 4 (length). */
   readonly maxMessageBytes: number;
+  readonly #coalesceLimit: number;
   readonly #socket: Socket;
   readonly #reader: FrameReader;
   readonly #sealer: RecordSealer;
@@ -61,6 +64,8 @@ export class KemtlsConnection extends EventEmitter<KemtlsConnectionEvents> {
   #state: 'open' | 'closing' | 'closed' = 'open';
   #closeReason: KemtlsError | null = null;
   #queue: Buffer[] = [];
+  #outbox: Uint8Array[] = [];
+  #outboxScheduled = false;
   #pausedByQueue = false;
   #flushScheduled = false;
   #lingerTimer: NodeJS.Timeout | null = null;
@@ -73,7 +78,8 @@ export class KemtlsConnection extends EventEmitter<KemtlsConnectionEvents> {
     this.#socket = channel.socket;
     this.remoteAddress = channel.socket.remoteAddress ?? '';
     this.remotePort = channel.socket.remotePort ?? 0;
-    this.maxMessageBytes = channel.maxFrameBytes - AEAD_TAG_BYTES;
+    this.maxMessageBytes = channel.maxFrameBytes - AEAD_TAG_BYTES - MESSAGE_LENGTH_BYTES;
+    this.#coalesceLimit = Math.min(COALESCE_LIMIT, this.maxMessageBytes + MESSAGE_LENGTH_BYTES);
     this.#reader = channel.reader;
     this.#reader.maxBody = channel.maxFrameBytes;
     const { clientToServer, serverToClient } = channel.keys;
@@ -117,25 +123,46 @@ export class KemtlsConnection extends EventEmitter<KemtlsConnectionEvents> {
     this.#socket.resume();
   }
 
-  /** Sends one message (at most maxMessageBytes). Throws CONNECTION_CLOSED or MESSAGE_TOO_LARGE. */
+  /**
+   * Queues one message (at most maxMessageBytes; copied, so the caller may
+   * reuse its buffer). Messages queued in the same tick are sealed and written
+   * together. Throws CONNECTION_CLOSED or MESSAGE_TOO_LARGE.
+   */
   send(message: Uint8Array): void {
     if (this.#state !== 'open') throw new KemtlsError('CONNECTION_CLOSED', 'KEMTLS connection is closed');
     if (message.length > this.maxMessageBytes) {
       throw new KemtlsError('MESSAGE_TOO_LARGE', `message of ${message.length} bytes exceeds the limit of ${this.maxMessageBytes} bytes`);
     }
-    let frame: Buffer;
-    try {
-      frame = this.#sealer.seal(FRAME_APPLICATION_DATA, message);
-    } catch (err) {
-      const e = err instanceof KemtlsError ? err : new KemtlsError('SOCKET_ERROR', 'record sealing failed', { cause: err });
-      this.#fail(e);
-      throw e;
+    this.#outbox.push(Buffer.from(message));
+    if (!this.#outboxScheduled) {
+      this.#outboxScheduled = true;
+      process.nextTick(() => this.#flush());
     }
-    this.#socket.write(frame);
   }
 
-  /** Ends the connection cleanly: sends close_notify, then closes the socket. */
+  /** Seals everything queued into as few records as the coalescing limit allows and writes them at once. */
+  #flush(): void {
+    this.#outboxScheduled = false;
+    const messages = this.#outbox;
+    this.#outbox = [];
+    if (messages.length === 0 || this.#socket.destroyed || this.#closeReason) return;
+    try {
+      const frames = packMessages(messages, this.#coalesceLimit).map((p) => this.#sealer.seal(FRAME_APPLICATION_DATA, p));
+      if (frames.length === 1) this.#socket.write(frames[0]!);
+      else {
+        this.#socket.cork();
+        for (const f of frames) this.#socket.write(f);
+        this.#socket.uncork();
+      }
+    } catch (err) {
+      this.#fail(err instanceof KemtlsError ? err : new KemtlsError('SOCKET_ERROR', 'record sealing failed', { cause: err }));
+    }
+  }
+
+  /** Ends the connection cleanly: sends what is queued, then close_notify, then closes the socket. */
   close(): void {
+    if (this.#state !== 'open') return;
+    this.#flush();
     if (this.#state !== 'open') return;
     this.#state = 'closing';
     try {
@@ -169,7 +196,10 @@ export class KemtlsConnection extends EventEmitter<KemtlsConnectionEvents> {
         const frame = this.#reader.next();
         if (!frame) return;
         if (frame.type === FRAME_APPLICATION_DATA) {
-          this.#deliver(this.#opener.open(frame.header, frame.body));
+          for (const m of unpackMessages(this.#opener.open(frame.header, frame.body))) {
+            if (this.#state !== 'open') break;
+            this.#deliver(m);
+          }
         } else if (frame.type === FRAME_CLOSE_NOTIFY) {
           const rest = this.#opener.open(frame.header, frame.body);
           if (rest.length !== 0) throw new KemtlsError('UNEXPECTED_MESSAGE', 'close_notify record carries data');
@@ -238,6 +268,7 @@ export class KemtlsConnection extends EventEmitter<KemtlsConnectionEvents> {
     this.#closeReason = error;
     this.#state = 'closing';
     this.#reader.clear();
+    this.#outbox = [];
     const fields = { reason: error.reason, detail: error.message };
     if (error.code === 'PEER_CLOSED' || error.code === 'SOCKET_ERROR') this.#log.info('kemtls connection lost', fields);
     else this.#log.warn('kemtls connection failed', fields);

@@ -10,7 +10,7 @@ import { decapsulate, importKemPublicKey, type KemKeyPair } from '../crypto/kem.
 import { publicKeyFingerprint } from '../crypto/fingerprint.ts';
 import { aeadKey, aeadOpen, aeadSeal, AEAD_NONCE_BYTES } from './aead.ts';
 import { systemEntropy, type KemtlsEntropy } from './entropy.ts';
-import { deriveKey, finishedMac, initialChainingKey, macEqual, mixKey, Transcript, trafficKeys, type TrafficKeys } from './key-schedule.ts';
+import { finishedMac, initialChainingKey, macEqual, mixKey, Transcript, trafficKeys, type TrafficKeys } from './key-schedule.ts';
 import { KemtlsError } from './kemtls-error.ts';
 import {
   CLIENT_FINISHED_BODY_BYTES, CLIENT_HELLO_BODY_BYTES, checkPreamble, encodeFrame, encodeFrameHeader, encodePreamble,
@@ -19,7 +19,6 @@ import {
 } from './wire.ts';
 
 const ZERO_NONCE = Buffer.alloc(AEAD_NONCE_BYTES);
-const EMPTY = Buffer.alloc(0);
 
 /** Receives named intermediate values (copies). For the test vector and debugging only: never wire it to a log. */
 export type HandshakeTrace = (name: string, value: Buffer) => void;
@@ -93,8 +92,9 @@ export class ClientHandshake {
     const prefix = Buffer.concat([encodePreamble(), encodeFrameHeader(FRAME_CLIENT_HELLO, CLIENT_HELLO_BODY_BYTES), clientRandom, toServer.ciphertext, eph.publicKey]);
     this.#transcript.update(serverPublicKey).update(prefix);
     const th1 = this.#transcript.snapshot();
-    const ck1 = mixKey(initialChainingKey(), toServer.sharedSecret, 'ck1', th1);
-    const kId = deriveKey(ck1, 'c identity', th1, 32);
+    const stage1 = mixKey(initialChainingKey(), toServer.sharedSecret, 'ck1', th1, 64); // ck1 || k_id
+    const ck1 = stage1.subarray(0, 32);
+    const kId = stage1.subarray(32);
     const encIdentity = aeadSeal(aeadKey(kId), ZERO_NONCE, th1, clientKey.publicKey);
     this.#transcript.update(encIdentity);
     if (trace) {
@@ -128,8 +128,9 @@ export class ClientHandshake {
     this.#transcript.update(clientKey.publicKey).update(sh.subarray(0, FRAME_HEADER_BYTES + RANDOM_BYTES + KEM_CIPHERTEXT_BYTES));
     const th2 = this.#transcript.snapshot();
     const ssE = decapsulate(eph.privateKey, ctE);
-    const ck2 = mixKey(ck1, ssE, 'ck2', th2);
-    const kSh = deriveKey(ck2, 's handshake', th2, 32);
+    const stage2 = mixKey(ck1, ssE, 'ck2', th2, 64); // ck2 || k_sh
+    const ck2 = stage2.subarray(0, 32);
+    const kSh = stage2.subarray(32);
     const ctC = aeadOpen(aeadKey(kSh), ZERO_NONCE, th2, encCtC);
     if (!ctC) {
       wipe(ck1, ssE, ck2, kSh);
@@ -138,9 +139,10 @@ export class ClientHandshake {
     this.#transcript.update(encCtC);
     const th3 = this.#transcript.snapshot();
     const ssC = decapsulate(clientKey.privateKey, ctC);
-    const ck3 = mixKey(ck2, ssC, 'ck3', th3);
-    const fkS = deriveKey(ck3, 's finished', EMPTY, 32);
-    const fkC = deriveKey(ck3, 'c finished', EMPTY, 32);
+    const stage3 = mixKey(ck2, ssC, 'ck3', th3, 96); // ck3 || fk_s || fk_c
+    const ck3 = stage3.subarray(0, 32);
+    const fkS = stage3.subarray(32, 64);
+    const fkC = stage3.subarray(64);
     const expected = finishedMac(fkS, th3);
     if (trace) {
       for (const [k, v] of [['th2', th2], ['ss_e', ssE], ['ck2', ck2], ['k_sh', kSh], ['ct_C', ctC], ['th3', th3], ['ss_C', ssC], ['ck3', ck3], ['fk_s', fkS], ['fk_c', fkC]] as const) trace(k, Buffer.from(v));
@@ -180,7 +182,8 @@ export class ServerHandshake {
   readonly #entropy: KemtlsEntropy;
   readonly #transcript = new Transcript();
   #state: 'wait_client_hello' | 'wait_client_finished' | 'done' | 'failed' = 'wait_client_hello';
-  #ck3: Buffer | null = null;
+  /** ck3 || fk_s || fk_c until ClientFinished is checked. */
+  #stage3: Buffer | null = null;
   #th4: Buffer | null = null;
   #clientPublicKey: Buffer | null = null;
   #keys: TrafficKeys | null = null;
@@ -218,8 +221,9 @@ export class ServerHandshake {
     this.#transcript.update(serverKey.publicKey).update(prefix);
     const th1 = this.#transcript.snapshot();
     const ssS = decapsulate(serverKey.privateKey, ctS);
-    const ck1 = mixKey(initialChainingKey(), ssS, 'ck1', th1);
-    const kId = deriveKey(ck1, 'c identity', th1, 32);
+    const stage1 = mixKey(initialChainingKey(), ssS, 'ck1', th1, 64); // ck1 || k_id
+    const ck1 = stage1.subarray(0, 32);
+    const kId = stage1.subarray(32);
     const clientPublicKey = aeadOpen(aeadKey(kId), ZERO_NONCE, th1, encIdentity);
     wipe(ssS, kId);
     if (!clientPublicKey) {
@@ -254,22 +258,23 @@ export class ServerHandshake {
     const shPrefix = Buffer.concat([encodeFrameHeader(FRAME_SERVER_HELLO, SERVER_HELLO_BODY_BYTES), serverRandom, toEphemeral.ciphertext]);
     this.#transcript.update(shPrefix);
     const th2 = this.#transcript.snapshot();
-    const ck2 = mixKey(ck1, toEphemeral.sharedSecret, 'ck2', th2);
-    const kSh = deriveKey(ck2, 's handshake', th2, 32);
+    const stage2 = mixKey(ck1, toEphemeral.sharedSecret, 'ck2', th2, 64); // ck2 || k_sh
+    const ck2 = stage2.subarray(0, 32);
+    const kSh = stage2.subarray(32);
     const toClient = this.#entropy.encapsulate(clientKeyObject);
     const encCtC = aeadSeal(aeadKey(kSh), ZERO_NONCE, th2, toClient.ciphertext);
     this.#transcript.update(encCtC);
     const th3 = this.#transcript.snapshot();
-    const ck3 = mixKey(ck2, toClient.sharedSecret, 'ck3', th3);
-    const fkS = deriveKey(ck3, 's finished', EMPTY, 32);
+    const stage3 = mixKey(ck2, toClient.sharedSecret, 'ck3', th3, 96); // ck3 || fk_s || fk_c
+    const fkS = stage3.subarray(32, 64);
     const serverFinished = finishedMac(fkS, th3);
     this.#transcript.update(serverFinished);
     this.#th4 = this.#transcript.snapshot();
     if (trace) {
-      for (const [k, v] of [['ss_e', toEphemeral.sharedSecret], ['ss_C', toClient.sharedSecret], ['ck2', ck2], ['ck3', ck3]] as const) trace(k, Buffer.from(v));
+      for (const [k, v] of [['ss_e', toEphemeral.sharedSecret], ['ss_C', toClient.sharedSecret], ['ck2', ck2], ['ck3', stage3.subarray(0, 32)]] as const) trace(k, Buffer.from(v));
     }
-    wipe(ck1, toEphemeral.sharedSecret, ck2, kSh, toClient.sharedSecret, fkS);
-    this.#ck3 = ck3;
+    wipe(stage1, toEphemeral.sharedSecret, stage2, toClient.sharedSecret);
+    this.#stage3 = stage3;
     this.#clientPublicKey = clientPublicKey;
     this.#state = 'wait_client_finished';
     return Buffer.concat([shPrefix, encCtC, serverFinished]);
@@ -279,21 +284,19 @@ export class ServerHandshake {
   finish(clientFinished: Uint8Array): void {
     if (this.#state !== 'wait_client_finished') throw new KemtlsError('UNEXPECTED_MESSAGE', `ClientFinished not expected in state ${this.#state}`);
     this.#state = 'failed';
-    const ck3 = this.#ck3!;
-    this.#ck3 = null;
+    const stage3 = this.#stage3!;
+    this.#stage3 = null;
     try {
       const cf = expectFrame(clientFinished, FRAME_CLIENT_FINISHED, CLIENT_FINISHED_BODY_BYTES, 'ClientFinished');
-      const fkC = deriveKey(ck3, 'c finished', EMPTY, 32);
-      const ok = macEqual(finishedMac(fkC, this.#th4!), cf.subarray(FRAME_HEADER_BYTES));
-      wipe(fkC);
+      const ok = macEqual(finishedMac(stage3.subarray(64), this.#th4!), cf.subarray(FRAME_HEADER_BYTES));
       if (!ok) {
         throw new KemtlsError('BAD_CLIENT_FINISHED', `ClientFinished from client ${publicKeyFingerprint(this.#clientPublicKey!)} does not verify: the client does not hold its static key, or the handshake was tampered with or replayed`);
       }
       this.#transcript.update(cf);
-      this.#keys = trafficKeys(ck3, this.#transcript.snapshot());
+      this.#keys = trafficKeys(stage3.subarray(0, 32), this.#transcript.snapshot());
       this.#state = 'done';
     } finally {
-      wipe(ck3);
+      wipe(stage3);
     }
   }
 }

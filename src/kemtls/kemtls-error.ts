@@ -25,6 +25,7 @@ export type KemtlsErrorCode =
   | 'PEER_CLOSED' // peer closed the TCP connection mid-handshake or without close_notify
   | 'FRAME_TOO_LARGE' // a frame header announced more than the limit
   | 'BAD_RECORD' // record authentication failed: tampered, reordered, replayed or dropped
+  | 'MALFORMED_RECORD' // authenticated record whose contents break the format (peer bug)
   | 'MESSAGE_TOO_LARGE' // local send() of a message over the limit
   | 'SEQUENCE_EXHAUSTED' // 2^48 records sent or received on one connection
   | 'CONNECTION_CLOSED' // send() on a closed connection

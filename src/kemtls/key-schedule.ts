@@ -37,9 +37,12 @@ function info(label: string, context: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from(LABEL_PREFIX + label, 'latin1'), context]);
 }
 
-/** Mix(ck, ss, label, th) = HKDF-SHA3-256(salt = ck, ikm = ss, info = "qkt1 " || label || th, 32). */
-export function mixKey(chainingKey: Uint8Array, sharedSecret: Uint8Array, label: string, transcriptHash: Uint8Array): Buffer {
-  return Buffer.from(hkdfSync(HASH, sharedSecret, chainingKey, info(label, transcriptHash), 32));
+/**
+ * Mix(ck, ss, label, th, n) = HKDF-SHA3-256(salt = ck, ikm = ss, info = "qkt1 " || label || th, n):
+ * the next chaining key (first 32 bytes) followed by the keys of this stage.
+ */
+export function mixKey(chainingKey: Uint8Array, sharedSecret: Uint8Array, label: string, transcriptHash: Uint8Array, length: number): Buffer {
+  return Buffer.from(hkdfSync(HASH, sharedSecret, chainingKey, info(label, transcriptHash), length));
 }
 
 /** Derive(ck, label, ctx, n) = HKDF-SHA3-256(salt = empty, ikm = ck, info = "qkt1 " || label || ctx, n). */
@@ -69,10 +72,12 @@ export interface TrafficKeys {
   readonly serverToClient: DirectionKeys;
 }
 
+/** c2s key || c2s iv || s2c key || s2c iv = Derive(ck3, "traffic", th5, 88). */
 export function trafficKeys(ck3: Uint8Array, th5: Uint8Array): TrafficKeys {
-  const split = (label: string): DirectionKeys => {
-    const okm = deriveKey(ck3, label, th5, TRAFFIC_KEY_BYTES + TRAFFIC_IV_BYTES);
-    return { key: okm.subarray(0, TRAFFIC_KEY_BYTES), iv: okm.subarray(TRAFFIC_KEY_BYTES) };
+  const okm = deriveKey(ck3, 'traffic', th5, 2 * (TRAFFIC_KEY_BYTES + TRAFFIC_IV_BYTES));
+  const at = (i: number): DirectionKeys => {
+    const o = i * (TRAFFIC_KEY_BYTES + TRAFFIC_IV_BYTES);
+    return { key: okm.subarray(o, o + TRAFFIC_KEY_BYTES), iv: okm.subarray(o + TRAFFIC_KEY_BYTES, o + TRAFFIC_KEY_BYTES + TRAFFIC_IV_BYTES) };
   };
-  return { clientToServer: split('c traffic'), serverToClient: split('s traffic') };
+  return { clientToServer: at(0), serverToClient: at(1) };
 }

@@ -15,7 +15,7 @@ import { isQbindError } from '../../src/errors.ts';
 import {
   ClientHandshake, connect, createKemtlsServer, DEFAULT_MAX_FRAME_BYTES, KemtlsError, looksLikeKemtls, type KemtlsConnection,
 } from '../../src/kemtls/index.ts';
-import { captureLogger, waitFor } from './helpers.ts';
+import { captureLogger, startRecordingProxy, waitFor } from './helpers.ts';
 import { startFixture } from './fixture.ts';
 
 const rejectsWith = (p: Promise<unknown>, code: string): Promise<void> =>
@@ -42,7 +42,7 @@ test('both sides learn who the other is and exchange messages both ways', async 
     assert.equal(replies[0]!.toString(), 'echo:hello signer');
     assert.equal(replies[1]!.toString(), 'echo:');
     assert.ok(replies[2]!.subarray(5).equals(max));
-    assert.equal(conn.maxMessageBytes, DEFAULT_MAX_FRAME_BYTES - 16);
+    assert.equal(conn.maxMessageBytes, DEFAULT_MAX_FRAME_BYTES - 16 - 4);
 
     // Too large is refused locally and the connection stays usable.
     assert.throws(() => conn.send(Buffer.alloc(conn.maxMessageBytes + 1)), (e: unknown) => isQbindError(e, 'MESSAGE_TOO_LARGE'));
@@ -93,6 +93,29 @@ test('pipelined messages arrive complete and in order, both directions at once',
     fromServer.forEach((m, k) => assert.equal(m.toString(), `push ${2 * k}`));
     conn.close();
   } finally {
+    await f.close();
+  }
+});
+
+test('messages sent in one tick share records of at most 16 KiB; each still arrives on its own', async () => {
+  const f = await startFixture();
+  const proxy = await startRecordingProxy(f.port);
+  try {
+    const conn = await f.connectClient({ port: proxy.port });
+    const echoes: Buffer[] = [];
+    conn.on('message', (m) => echoes.push(m));
+    for (let i = 0; i < 300; i++) conn.send(Buffer.alloc(100, i)); // 300 x (4 + 100) bytes: 2 records
+    await waitFor('300 echoes', () => echoes.length === 300);
+    echoes.forEach((e, i) => assert.ok(e.equals(Buffer.concat([Buffer.from('echo:'), Buffer.alloc(100, i)]))));
+    const up = proxy.upstream().subarray(3515 + 37);
+    const sizes: number[] = [];
+    for (let o = 0; o < up.length; o += 5 + up.readUInt32BE(o + 1)) sizes.push(up.readUInt32BE(o + 1));
+    assert.equal(sizes.length, 2, `records: ${sizes.join(', ')}`);
+    assert.ok(sizes.every((n) => n <= 16 * 1024 + 16));
+    assert.equal(sizes.reduce((a, n) => a + n - 16, 0), 300 * 104);
+    conn.close();
+  } finally {
+    await proxy.close();
     await f.close();
   }
 });

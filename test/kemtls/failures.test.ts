@@ -14,7 +14,7 @@ import { publicKeyFingerprint } from '../../src/crypto/fingerprint.ts';
 import { isQbindError } from '../../src/errors.ts';
 import {
   ALERT_HANDSHAKE_FAILED, ALERT_SERVER_BUSY, ALERT_VERSION_MISMATCH, ClientHandshake, connect, encodeAlert, encodeFrame, encodePreamble,
-  FRAME_APPLICATION_DATA, FRAME_CLIENT_HELLO, type KemtlsConnection, type KemtlsError,
+  FRAME_APPLICATION_DATA, FRAME_CLIENT_HELLO, packMessages, type KemtlsConnection, type KemtlsError, type RecordSealer,
 } from '../../src/kemtls/index.ts';
 import { flipAt, rawClient, sendRaw, startRecordingProxy, waitFor, waitForReason } from './helpers.ts';
 import { startFixture, type Fixture } from './fixture.ts';
@@ -98,12 +98,15 @@ test('tampered ClientHello or ClientFinished: server refuses with the reason', (
   assert.equal(f.received.size, 0);
 }));
 
-async function recordAttack(f: Fixture, attack: (raw: Awaited<ReturnType<typeof rawClient>>) => void, expectDelivered: string[]): Promise<void> {
-  const before = f.log.entries().filter((e) => e.reason === 'bad_record').length;
+/** One application_data record carrying `text`, as a legitimate sender would build it. */
+const record = (sealer: RecordSealer, text: string): Buffer => sealer.seal(FRAME_APPLICATION_DATA, packMessages([Buffer.from(text)], 16384)[0]!);
+
+async function recordAttack(f: Fixture, attack: (raw: Awaited<ReturnType<typeof rawClient>>) => void, expectDelivered: string[], reason = 'bad_record'): Promise<void> {
+  const before = f.log.entries().filter((e) => e.reason === reason).length;
   const raw = await rawClient(f.port, f.clientKey, f.serverKey.publicKey);
   attack(raw);
   await raw.closed;
-  await waitFor('bad_record logged', () => f.log.entries().filter((e) => e.reason === 'bad_record').length === before + 1);
+  await waitFor(`${reason} logged`, () => f.log.entries().filter((e) => e.reason === reason).length === before + 1);
   await waitFor('connection dropped', () => f.server.stats.connections === 0);
   const got = (f.received.get(publicKeyFingerprint(f.clientKey.publicKey)) ?? []).map(String);
   assert.deepEqual(got, expectDelivered);
@@ -112,28 +115,35 @@ async function recordAttack(f: Fixture, attack: (raw: Awaited<ReturnType<typeof 
 
 test('tampered, reordered, replayed and dropped records end the connection; nothing forged is delivered', () => withFixture(async (f) => {
   await recordAttack(f, (raw) => {
-    const r = raw.sealer.seal(FRAME_APPLICATION_DATA, Buffer.from('sign this'));
+    const r = record(raw.sealer, 'sign this');
     r[r.length - 20]! ^= 0x80; // ciphertext bit
     raw.socket.write(r);
   }, []);
   await recordAttack(f, (raw) => {
-    const r = raw.sealer.seal(FRAME_APPLICATION_DATA, Buffer.from('sign this'));
+    const r = record(raw.sealer, 'sign this');
     r[0] = 0x18; // record type is authenticated (AAD)
     raw.socket.write(r);
   }, []);
   await recordAttack(f, (raw) => {
-    const r0 = raw.sealer.seal(FRAME_APPLICATION_DATA, Buffer.from('first'));
-    const r1 = raw.sealer.seal(FRAME_APPLICATION_DATA, Buffer.from('second'));
+    const r0 = record(raw.sealer, 'first');
+    const r1 = record(raw.sealer, 'second');
     raw.socket.write(Buffer.concat([r1, r0])); // reordered
   }, []);
   await recordAttack(f, (raw) => {
-    const r0 = raw.sealer.seal(FRAME_APPLICATION_DATA, Buffer.from('once'));
+    const r0 = record(raw.sealer, 'once');
     raw.socket.write(Buffer.concat([r0, r0])); // replayed
   }, ['once']);
   await recordAttack(f, (raw) => {
-    raw.sealer.seal(FRAME_APPLICATION_DATA, Buffer.from('dropped'));
-    raw.socket.write(raw.sealer.seal(FRAME_APPLICATION_DATA, Buffer.from('after the gap'))); // record 0 dropped
+    record(raw.sealer, 'dropped');
+    raw.socket.write(record(raw.sealer, 'after the gap')); // record 0 dropped
   }, []);
+  // Authentic but malformed contents (a peer bug) also end the connection, after the good messages before it.
+  await recordAttack(f, (raw) => {
+    raw.socket.write(Buffer.concat([
+      record(raw.sealer, 'good'),
+      raw.sealer.seal(FRAME_APPLICATION_DATA, Buffer.from([0, 0, 0, 9, 1, 2])), // length overruns the record
+    ]));
+  }, ['good'], 'malformed_record');
 }));
 
 test('a tampered record from the server ends the client connection with BAD_RECORD', () => withFixture(async (f) => {
@@ -168,7 +178,7 @@ test('replayed handshake: refused at once by the replay cache, and at ClientFini
       conn.close();
       await once(conn, 'close');
       // The attacker's copy: ClientHello + ClientFinished + the first record.
-      const recorded = proxy.upstream().subarray(0, 3515 + 37 + 5 + 8 + 16);
+      const recorded = proxy.upstream().subarray(0, 3515 + 37 + 5 + 4 + 8 + 16);
       await proxy.close();
       const connections: KemtlsConnection[] = [];
       f.server.on('connection', (c) => connections.push(c));

@@ -9,7 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { importKemKey, type Encapsulation, type KemKeyPair } from '../../src/crypto/kem.ts';
 import { exportPublicKeyBytes } from '../../src/crypto/key-encoding.ts';
-import { ClientHandshake, PROTOCOL_NAME, RecordSealer, ServerHandshake, FRAME_APPLICATION_DATA, type KemtlsEntropy } from '../../src/kemtls/index.ts';
+import { ClientHandshake, COALESCE_LIMIT, PROTOCOL_NAME, packMessages, RecordSealer, ServerHandshake, FRAME_APPLICATION_DATA, type KemtlsEntropy } from '../../src/kemtls/index.ts';
 
 const range = (start: number, n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (start + i) & 0xff));
 
@@ -109,8 +109,8 @@ export function computeVector(): VectorJson {
     if (serverTrace[k] !== trace[k]) throw new Error(`client and server disagree on ${k}`);
   }
   const keys = client.keys;
-  const firstClientRecord = new RecordSealer(server.keys.clientToServer).seal(FRAME_APPLICATION_DATA, VECTOR_CLIENT_MESSAGE);
-  const firstServerRecord = new RecordSealer(server.keys.serverToClient).seal(FRAME_APPLICATION_DATA, VECTOR_SERVER_MESSAGE);
+  const firstClientRecord = new RecordSealer(server.keys.clientToServer).seal(FRAME_APPLICATION_DATA, packMessages([VECTOR_CLIENT_MESSAGE], COALESCE_LIMIT)[0]!);
+  const firstServerRecord = new RecordSealer(server.keys.serverToClient).seal(FRAME_APPLICATION_DATA, packMessages([VECTOR_SERVER_MESSAGE], COALESCE_LIMIT)[0]!);
   const [toServer] = clientEntropy.encapsulations;
   const [toEphemeral, toClient] = serverEntropy.encapsulations;
   return {

@@ -65,7 +65,7 @@ test('an independent ML-KEM-768 (noble) agrees on keys, ciphertexts and shared s
 test('the key schedule recomputed from the written spec gives the same transcript, MACs and traffic keys', () => {
   const H = (...parts: Buffer[]): Buffer => createHash('sha3-256').update(Buffer.concat(parts)).digest();
   const label = (l: string, ctx: Buffer): Buffer => Buffer.concat([Buffer.from('qkt1 ' + l), ctx]);
-  const mix = (ck: Buffer, ss: Buffer, l: string, th: Buffer): Buffer => Buffer.from(hkdfSync('sha3-256', ss, ck, label(l, th), 32));
+  const mix = (ck: Buffer, ss: Buffer, l: string, th: Buffer, n: number): Buffer => Buffer.from(hkdfSync('sha3-256', ss, ck, label(l, th), n));
   const derive = (ck: Buffer, l: string, ctx: Buffer, n: number): Buffer => Buffer.from(hkdfSync('sha3-256', ck, Buffer.alloc(0), label(l, ctx), n));
   const open = (key: Buffer, aad: Buffer, sealed: Buffer): Buffer => {
     const d = createDecipheriv('chacha20-poly1305', key, Buffer.alloc(12), { authTagLength: 16 });
@@ -81,41 +81,45 @@ test('the key schedule recomputed from the written spec gives the same transcrip
 
   const ck0 = H(Buffer.from('QBIND-KEMTLS-v1/ML-KEM-768/HKDF-SHA3-256/ChaCha20-Poly1305'));
   const th1 = H(pkS, ch.subarray(0, 2315));
-  const ck1 = mix(ck0, b(vector.kem.ss_S), 'ck1', th1);
-  const kId = derive(ck1, 'c identity', th1, 32);
+  const s1 = mix(ck0, b(vector.kem.ss_S), 'ck1', th1, 64);
+  const [ck1, kId] = [s1.subarray(0, 32), s1.subarray(32)];
   assert.ok(open(kId, th1, ch.subarray(2315)).equals(pkC), 'encrypted identity is the client static key');
   const th2 = H(pkS, ch, pkC, sh.subarray(0, 1125));
-  const ck2 = mix(ck1, b(vector.kem.ss_e), 'ck2', th2);
-  const kSh = derive(ck2, 's handshake', th2, 32);
+  const s2 = mix(ck1, b(vector.kem.ss_e), 'ck2', th2, 64);
+  const [ck2, kSh] = [s2.subarray(0, 32), s2.subarray(32)];
   assert.ok(open(kSh, th2, sh.subarray(1125, 2229)).equals(b(vector.kem.ct_C)), 'encrypted ct_C');
   const th3 = H(pkS, ch, pkC, sh.subarray(0, 2229));
-  const ck3 = mix(ck2, b(vector.kem.ss_C), 'ck3', th3);
-  const sf = createHmac('sha3-256', derive(ck3, 's finished', Buffer.alloc(0), 32)).update(th3).digest();
+  const s3 = mix(ck2, b(vector.kem.ss_C), 'ck3', th3, 96);
+  const [ck3, fkS, fkC] = [s3.subarray(0, 32), s3.subarray(32, 64), s3.subarray(64)];
+  const sf = createHmac('sha3-256', fkS).update(th3).digest();
   assert.ok(sf.equals(sh.subarray(2229)), 'ServerFinished');
   const th4 = H(pkS, ch, pkC, sh);
-  const cfMac = createHmac('sha3-256', derive(ck3, 'c finished', Buffer.alloc(0), 32)).update(th4).digest();
+  const cfMac = createHmac('sha3-256', fkC).update(th4).digest();
   assert.ok(cf.equals(Buffer.concat([Buffer.from([0x03, 0, 0, 0, 32]), cfMac])), 'ClientFinished');
   const th5 = H(pkS, ch, pkC, sh, cf);
   assert.deepEqual(
-    { th1, th2, th3, th4, th5, ck1, k_id: kId, ck2, k_sh: kSh, ck3 },
-    Object.fromEntries(Object.entries({ ...vector.transcript, ...vector.key_schedule }).filter(([k]) => !k.startsWith('fk')).map(([k, v]) => [k, b(v)])),
+    { th1, th2, th3, th4, th5, ck1, k_id: kId, ck2, k_sh: kSh, ck3, fk_s: fkS, fk_c: fkC },
+    Object.fromEntries(Object.entries({ ...vector.transcript, ...vector.key_schedule }).map(([k, v]) => [k, b(v)])),
   );
-  const c2s = derive(ck3, 'c traffic', th5, 44);
-  const s2c = derive(ck3, 's traffic', th5, 44);
+  const traffic = derive(ck3, 'traffic', th5, 88);
+  const c2s = traffic.subarray(0, 44);
+  const s2c = traffic.subarray(44);
   assert.equal(c2s.subarray(0, 32).toString('hex'), vector.traffic.client_to_server_key);
   assert.equal(c2s.subarray(32).toString('hex'), vector.traffic.client_to_server_iv);
   assert.equal(s2c.subarray(0, 32).toString('hex'), vector.traffic.server_to_client_key);
   assert.equal(s2c.subarray(32).toString('hex'), vector.traffic.server_to_client_iv);
 
-  // First records: nonce = iv xor 0 (sequence 0), AAD = the 5-byte header.
+  // First records: nonce = iv xor 0 (sequence 0), AAD = the 5-byte header, plaintext = u32 length || message.
   for (const [keys, rec, pt] of [[c2s, vector.messages.first_client_record, VECTOR_CLIENT_MESSAGE], [s2c, vector.messages.first_server_record, VECTOR_SERVER_MESSAGE]] as const) {
     const frame = b(rec);
     assert.equal(frame[0], 0x17);
-    assert.equal(frame.readUInt32BE(1), pt.length + 16);
+    assert.equal(frame.readUInt32BE(1), 4 + pt.length + 16);
     const d = createDecipheriv('chacha20-poly1305', keys.subarray(0, 32), keys.subarray(32), { authTagLength: 16 });
-    d.setAAD(frame.subarray(0, 5), { plaintextLength: pt.length });
+    d.setAAD(frame.subarray(0, 5), { plaintextLength: 4 + pt.length });
     d.setAuthTag(frame.subarray(-16));
-    assert.ok(Buffer.concat([d.update(frame.subarray(5, -16)), d.final()]).equals(pt));
+    const plain = Buffer.concat([d.update(frame.subarray(5, -16)), d.final()]);
+    assert.equal(plain.readUInt32BE(0), pt.length);
+    assert.ok(plain.subarray(4).equals(pt));
   }
 });
 
