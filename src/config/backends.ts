@@ -11,7 +11,7 @@ import { connect as kemtlsConnect } from '../kemtls/index.ts';
 import { SUITE_ML_DSA_44 } from '../crypto/suites.ts';
 import { createHsmSigner, type ConnectHsmOptions } from '../hsm/hsm-signer.ts';
 import { checkPassphrasePolicy, createEncryptedFsSigner, KeystoreError, openKeystore, readPassphrase, readPublicKeyFile, scanKeystore } from '../keystore/index.ts';
-import { remoteSignerEndpoint } from './node-config.ts';
+import { remoteSignerEndpoint } from './values.ts';
 import type { ValidatorSigner } from '../signer/validator-signer.ts';
 import type { ProfileName } from './profiles.ts';
 

@@ -6,7 +6,8 @@
 // values are usage errors (ConfigError).
 
 import { ConfigError } from './config-error.ts';
-import { DEFAULT_CHECK_TIMEOUT_MS, parseChoice, parseUint } from './node-config.ts';
+import { DEFAULT_CHECK_TIMEOUT_MS } from './node-config.ts';
+import { parseChoice, parseUint } from './values.ts';
 import { parseProfileName, type ProfileName } from './profiles.ts';
 import { allFlags, closest, settingByFlag, type Setting } from './settings.ts';
 import { isQbindError } from '../errors.ts';

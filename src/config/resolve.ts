@@ -5,7 +5,8 @@
 
 import { readNodeConfigFile, findNodeConfigFile, type NodeConfigFile } from './config-file.ts';
 import { parseNodeCommandLine, type NodeCommandLine, type SettingAssignment } from './command-line.ts';
-import { deriveDefaultPaths, parseEnvironment, type NodeConfig } from './node-config.ts';
+import { deriveDefaultPaths, type NodeConfig } from './node-config.ts';
+import { parseEnvironment } from './values.ts';
 import { profileDefaults, profileForEnvironment, type ProfileName } from './profiles.ts';
 
 export type SettingSource =

@@ -5,11 +5,8 @@
 // has the same name, parser and checks everywhere. docs/node-config.md lists it.
 
 import type { NodeConfig } from './node-config.ts';
-import {
-  DIVERSITY_MODES, EVICTION_MODES, EXECUTION_PROFILES, MEMPOOL_MODES, MONETARY_MODES, NETWORK_MODES, STATE_RETENTION_MODES,
-  parseAddress, parseBool, parseChoice, parseEnvVarName, parseEnvironment, parseFraction, parseNonEmpty, parseRemoteSignerUrl,
-  parseSignerFailureMode, parseSignerMode, parseU64, parseUint,
-} from './node-config.ts';
+import { DIVERSITY_MODES, EVICTION_MODES, EXECUTION_PROFILES, MEMPOOL_MODES, MONETARY_MODES, NETWORK_MODES, STATE_RETENTION_MODES } from './node-config.ts';
+import { parseAddress, parseBool, parseChoice, parseEnvVarName, parseEnvironment, parseFraction, parseNonEmpty, parseRemoteSignerUrl, parseSignerFailureMode, parseSignerMode, parseU64, parseUint } from './values.ts';
 
 export type SettingType = 'boolean' | 'integer' | 'float' | 'string' | 'list';
 export type SettingValue = boolean | number | bigint | string | string[] | null;

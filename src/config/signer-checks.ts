@@ -1,7 +1,7 @@
 // The checks of --validate-only that need the outside world (design doc §3.3,
 // §6.5, §6.6): 17 the keystore folder, its permissions and unlocking it;
-// 18 the remote signer answering on its address; 19 the HSM token, login and
-// key. Each runs as far as this build allows: a part that cannot run (backend
+// 18 a KEMTLS handshake with the remote signer (its pinned key, this node's
+// identity; no signing request); 19 the HSM token, login and key. Each runs as far as this build allows: a part that cannot run (backend
 // not in this build, passphrase not in this environment) makes the check
 // 'not-checked' with the reason, never 'passed'. Secrets are read only to
 // unlock and are never put in a result.
@@ -13,7 +13,8 @@ import { errorMessage, isQbindError } from '../errors.ts';
 import { SignerMode } from '../signer/validator-signer.ts';
 import { BACKEND_NAMES, type SignerBackends } from './backends.ts';
 import { targetNetwork, type ConfigWarning, type Violation } from './invariants.ts';
-import { chainIdOf, DEFAULT_CHECK_TIMEOUT_MS, remoteSignerEndpoint, usesKeystore, type NodeConfig } from './node-config.ts';
+import { chainIdOf, DEFAULT_CHECK_TIMEOUT_MS, usesKeystore, type NodeConfig } from './node-config.ts';
+import { remoteSignerEndpoint } from './values.ts';
 import { configuredPassphrase } from './passphrase.ts';
 
 export type CheckStatus = 'passed' | 'failed' | 'not-checked' | 'not-applicable';
