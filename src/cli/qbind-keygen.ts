@@ -52,10 +52,14 @@ interface PassphraseOptions {
   passphrase?: string;
 }
 
-function passphraseFrom(o: PassphraseOptions, profile: ProfileName, required: boolean): string | null {
+function refuseCommandLinePassphrase(o: PassphraseOptions): void {
   if (o.passphrase !== undefined) {
     throw usage('a passphrase on the command line would show in ps and shell history; use --passphrase-env VAR or --passphrase-file FILE');
   }
+}
+
+function passphraseFrom(o: PassphraseOptions, profile: ProfileName, required: boolean): string | null {
+  refuseCommandLinePassphrase(o);
   if (o.passphraseEnv !== undefined && o.passphraseFile !== undefined) throw usage('use only one of --passphrase-env and --passphrase-file');
   if (o.passphraseEnv === undefined && o.passphraseFile === undefined) {
     if (required) throw usage('--encrypt needs --passphrase-env VAR or --passphrase-file FILE');
@@ -90,6 +94,7 @@ interface GenerateOptions extends PassphraseOptions {
 }
 
 async function runGenerate(o: GenerateOptions): Promise<number> {
+  refuseCommandLinePassphrase(o);
   const profile = parseProfileName(o.profile);
   const validatorId = parseValidatorId(o.validatorId);
   const roles: KeyRole[] = parseKeyRoles([...(o.keyRoles !== undefined ? [o.keyRoles] : []), ...o.keyRole]);
@@ -97,7 +102,8 @@ async function runGenerate(o: GenerateOptions): Promise<number> {
   if (o.encrypt && o.plaintext) throw usage('use either --encrypt or --plaintext');
   if (!o.encrypt && !o.plaintext) throw usage('choose --encrypt (with --passphrase-env or --passphrase-file) or, on devnet only, --plaintext');
   if (o.plaintext && (o.passphraseEnv !== undefined || o.passphraseFile !== undefined)) throw usage('--plaintext takes no passphrase');
-  const passphrase = o.plaintext ? (o.passphrase !== undefined ? passphraseFrom(o, profile, false) : null) : passphraseFrom(o, profile, true);
+  if (o.plaintext && o.iterations !== undefined) throw usage('--plaintext takes no --iterations (nothing is derived)');
+  const passphrase = o.plaintext ? null : passphraseFrom(o, profile, true);
   if (o.plaintext && profile !== 'devnet-v0') {
     throw new KeystoreError('PLAINTEXT_KEY_REFUSED', `plaintext keys are refused on ${profile}; they are for devnet only (add --profile devnet, or use --encrypt)`);
   }
