@@ -50,6 +50,16 @@ CREATE TABLE ${TABLE_SLOTS} (
 const SELECT_ROWS = `SELECT s.chain_id, s.validator_id, s.key_role, r.kind, r.subject, r.height, r.preimage, r.signature, r.checksum
   FROM ${TABLE_SLOTS} r JOIN ${TABLE_SCOPES} s ON s.id = r.scope_id`;
 
+// Named statements: parsed and planned once per connection.
+const LOCK_SCOPES = `SELECT id FROM ${TABLE_SCOPES} WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`;
+const LOAD_SLOTS = `SELECT r.scope_id::text AS scope_id, r.kind, r.subject, r.height, r.preimage, r.signature, r.checksum
+  FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(sid, k, sub)
+  JOIN ${TABLE_SLOTS} r ON r.scope_id = u.sid AND r.kind = u.k AND r.subject = u.sub`;
+const UPSERT_SLOTS = `INSERT INTO ${TABLE_SLOTS}(scope_id, kind, subject, height, preimage, signature, checksum)
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::bytea[])
+  ON CONFLICT (scope_id, kind, subject) DO UPDATE SET height = EXCLUDED.height, preimage = EXCLUDED.preimage,
+    signature = EXCLUDED.signature, checksum = EXCLUDED.checksum, updated_at = now()`;
+
 /** Advisory lock key serializing schema creation across instances ('qbindpro' as ASCII). */
 const CREATE_LOCK = '8170201384489414255';
 const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock detected
@@ -229,28 +239,29 @@ export class PostgresProtectionStore extends BatchedProtectionStore {
     await client.query('BEGIN');
     try {
       // Lock order: ascending scope id, the same in every instance.
-      await client.query(`SELECT id FROM ${TABLE_SCOPES} WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, [[...new Set(ids)].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))]);
+      await client.query({ name: 'qbind-protection-lock', text: LOCK_SCOPES, values: [[...new Set(ids)].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))] });
       const keys = new Map<string, SlotRef>();
       for (const s of slots) keys.set(slotKey(s.scope, s.kind, s.subject), s);
       const refs = [...keys.values()];
-      const loaded = await client.query(
-        `${SELECT_ROWS} JOIN unnest($1::bigint[], $2::text[], $3::text[]) AS u(sid, k, sub) ON r.scope_id = u.sid AND r.kind = u.k AND r.subject = u.sub`,
-        [refs.map((r) => idOf.get(scopeKey(r.scope))), refs.map((r) => r.kind), refs.map((r) => (r.subject === null ? '' : r.subject.toString()))],
-      );
+      const loaded = await client.query({
+        name: 'qbind-protection-load',
+        text: LOAD_SLOTS,
+        values: [refs.map((r) => idOf.get(scopeKey(r.scope))), refs.map((r) => r.kind), refs.map((r) => (r.subject === null ? '' : r.subject.toString()))],
+      });
+      const scopeById = new Map(scopes.map((sc, i) => [ids[i]!, encodeScope(sc)]));
       const rows = new Map<string, SlotRecord>();
-      for (const row of loaded.rows) {
-        const rec = decodeRow(row as StoredRow);
+      for (const row of loaded.rows as Array<Omit<StoredRow, 'chain_id' | 'validator_id' | 'key_role'> & { scope_id: string }>) {
+        const { scope_id, ...slot } = row;
+        const rec = decodeRow({ ...scopeById.get(scope_id)!, ...slot });
         rows.set(slotKey(rec.scope, rec.kind, rec.subject), rec);
       }
       const { writes, value } = body(rows);
       if (writes.length > 0) {
         const enc = writes.map(encodeRow);
-        await client.query(
-          `INSERT INTO ${TABLE_SLOTS}(scope_id, kind, subject, height, preimage, signature, checksum)
-           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::bytea[])
-           ON CONFLICT (scope_id, kind, subject) DO UPDATE SET height = EXCLUDED.height, preimage = EXCLUDED.preimage,
-             signature = EXCLUDED.signature, checksum = EXCLUDED.checksum, updated_at = now()`,
-          [
+        await client.query({
+          name: 'qbind-protection-upsert',
+          text: UPSERT_SLOTS,
+          values: [
             writes.map((w) => idOf.get(scopeKey(w.scope))),
             enc.map((r) => r.kind),
             enc.map((r) => r.subject),
@@ -259,7 +270,7 @@ export class PostgresProtectionStore extends BatchedProtectionStore {
             enc.map((r) => (r.signature ? Buffer.from(r.signature) : null)),
             enc.map((r) => Buffer.from(r.checksum!)),
           ],
-        );
+        });
       }
       await client.query('COMMIT');
       return value;
