@@ -13,18 +13,20 @@ import { AEAD_TAG_BYTES, FRAME_HEADER_BYTES } from './wire.ts';
 /** Records per direction before the connection must be replaced (no re-keying in v1). */
 export const MAX_RECORDS = 2 ** 48;
 
-function nonceFor(iv: Buffer, seq: number): Buffer {
-  const nonce = Buffer.from(iv);
+/** Writes IV xor seq (64-bit big-endian, in the last 8 bytes) into `nonce` (node copies it into the cipher). */
+function nonceFor(nonce: Buffer, iv: Buffer, seq: number): Buffer {
   const hi = Math.floor(seq / 0x1_0000_0000);
   const lo = seq >>> 0;
-  nonce.writeUInt32BE((nonce.readUInt32BE(4) ^ hi) >>> 0, 4);
-  nonce.writeUInt32BE((nonce.readUInt32BE(8) ^ lo) >>> 0, 8);
+  nonce.writeUInt32BE(iv.readUInt32BE(0), 0);
+  nonce.writeUInt32BE((iv.readUInt32BE(4) ^ hi) >>> 0, 4);
+  nonce.writeUInt32BE((iv.readUInt32BE(8) ^ lo) >>> 0, 8);
   return nonce;
 }
 
 export class RecordSealer {
   readonly #key: KeyObject;
   readonly #iv: Buffer;
+  readonly #nonce = Buffer.alloc(12);
   #seq = 0;
 
   constructor(keys: DirectionKeys) {
@@ -43,7 +45,7 @@ export class RecordSealer {
     const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
     out[0] = type;
     out.writeUInt32BE(length, 1);
-    aeadSeal(this.#key, nonceFor(this.#iv, this.#seq), out.subarray(0, FRAME_HEADER_BYTES), plaintext, out, FRAME_HEADER_BYTES);
+    aeadSeal(this.#key, nonceFor(this.#nonce, this.#iv, this.#seq), out.subarray(0, FRAME_HEADER_BYTES), plaintext, out, FRAME_HEADER_BYTES);
     this.#seq++;
     return out;
   }
@@ -52,6 +54,7 @@ export class RecordSealer {
 export class RecordOpener {
   readonly #key: KeyObject;
   readonly #iv: Buffer;
+  readonly #nonce = Buffer.alloc(12);
   #seq = 0;
 
   constructor(keys: DirectionKeys) {
@@ -66,7 +69,7 @@ export class RecordOpener {
   /** Plaintext of a record frame; throws BAD_RECORD when it does not authenticate at the expected position. */
   open(header: Buffer, sealed: Buffer): Buffer {
     if (this.#seq >= MAX_RECORDS) throw new KemtlsError('SEQUENCE_EXHAUSTED', `${MAX_RECORDS} records received on this connection`);
-    const pt = aeadOpen(this.#key, nonceFor(this.#iv, this.#seq), header, sealed);
+    const pt = aeadOpen(this.#key, nonceFor(this.#nonce, this.#iv, this.#seq), header, sealed);
     if (!pt) {
       throw new KemtlsError('BAD_RECORD', `record ${this.#seq} failed authentication (tampered, reordered, replayed or dropped)`);
     }
