@@ -3,10 +3,13 @@
 // init, sign, searches) with their exact mechanisms and templates, and can
 // emulate the PKCS#11 3.2 ML-DSA mechanisms that SoftHSM2 2.6 lacks, computing
 // ML-DSA with node:crypto. Everything else goes to the real token. Used only
-// by test/hsm/ml-dsa.test.ts and test/hsm/migrate.test.ts; docs/hsm.md says
-// which key types ran against a real token and which only here.
+// by tests (test/hsm, test/config); docs/hsm.md says which key types ran
+// against a real token and which only here. With `statePath` the emulated
+// objects are kept in a file, so a child process (the remote signer daemon,
+// through emulate-mldsa-preload.ts) sees keys a test made.
 
 import { sign as nodeSign, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { importSigningKey, suiteByName } from '../../src/crypto/index.ts';
 import type { Attribute, AttributeResult, Handle, KeyPair, Mechanism, Pkcs11Api } from '../../src/hsm/pkcs11-api.ts';
 import {
@@ -65,9 +68,32 @@ export class RecordingApi implements Pkcs11Api {
   readonly #searches = new Map<string, { template: Attribute[]; realDone: boolean; emulated: Handle[] }>();
   readonly #signOps = new Map<string, { key: EmulatedObject }>();
 
-  constructor(real: Pkcs11Api, options: { emulateMlDsa?: boolean } = {}) {
+  readonly #statePath: string | undefined;
+
+  constructor(real: Pkcs11Api, options: { emulateMlDsa?: boolean; statePath?: string } = {}) {
     this.#real = real;
     this.#emulateMlDsa = options.emulateMlDsa ?? false;
+    this.#statePath = options.statePath;
+    if (this.#statePath && existsSync(this.#statePath)) this.#load(this.#statePath);
+  }
+
+  /** Test-only persistence of emulated objects (private key seeds in clear: a throwaway test token). */
+  #load(path: string): void {
+    const state = JSON.parse(readFileSync(path, 'utf8')) as { next: string; objects: Array<{ handle: string; attrs: Record<string, string> }> };
+    this.#nextHandle = BigInt(state.next);
+    for (const o of state.objects) {
+      const attrs = new Map(Object.entries(o.attrs).map(([t, hex]) => [Number(t), Buffer.from(hex, 'hex')]));
+      const seed = attrs.get(CKA_SEED);
+      const name = PARAMETER_NAMES[ulong(attrs.get(CKA_PARAMETER_SET)) ?? 0];
+      const key = seed && name ? importSigningKey(suiteByName(name), seed).privateKey : undefined;
+      this.#objects.set(o.handle, { attrs, ...(key ? { key } : {}) });
+    }
+  }
+
+  #save(): void {
+    if (!this.#statePath) return;
+    const objects = [...this.#objects.entries()].map(([handle, o]) => ({ handle, attrs: Object.fromEntries([...o.attrs.entries()].map(([t, v]) => [String(t), v.toString('hex')])) }));
+    writeFileSync(this.#statePath, JSON.stringify({ next: this.#nextHandle.toString(), objects }));
   }
 
   /** The recorded calls of one function. */
@@ -95,6 +121,7 @@ export class RecordingApi implements Pkcs11Api {
     const h = Buffer.alloc(8);
     h.writeBigUInt64LE(this.#nextHandle++);
     this.#objects.set(h.toString('hex'), obj);
+    this.#save();
     return h;
   }
 
@@ -125,11 +152,13 @@ export class RecordingApi implements Pkcs11Api {
       const name = typeof ps === 'number' ? PARAMETER_NAMES[ps] : undefined;
       if (!name) throw ckError('CKR_TEMPLATE_INCOMPLETE');
       if (privateTemplate.some((a) => a.type === CKA_PARAMETER_SET)) throw ckError('CKR_TEMPLATE_INCONSISTENT');
-      const pair = importSigningKey(suiteByName(name), Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(32))));
+      const seed = Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(32)));
+      const pair = importSigningKey(suiteByName(name), seed);
       const pub: EmulatedObject = { attrs: new Map(publicTemplate.map((a) => [a.type, encode(a.value)])) };
       pub.attrs.set(CKA_VALUE, pair.publicKey);
       const priv: EmulatedObject = { attrs: new Map(privateTemplate.map((a) => [a.type, encode(a.value)])), key: pair.privateKey };
       priv.attrs.set(CKA_PARAMETER_SET, encode(ps));
+      priv.attrs.set(CKA_SEED, seed); // PKCS#11 3.2: keygen contributes CKA_SEED (sensitive: never read back)
       for (const t of [CKA_LOCAL, CKA_ALWAYS_SENSITIVE]) priv.attrs.set(t, encode(true));
       priv.attrs.set(CKA_NEVER_EXTRACTABLE, encode(priv.attrs.get(CKA_EXTRACTABLE)?.[0] === 0));
       return { publicKey: this.#newHandle(pub), privateKey: this.#newHandle(priv) };
@@ -164,7 +193,7 @@ export class RecordingApi implements Pkcs11Api {
   }
 
   C_DestroyObject(session: Handle, object: Handle): void {
-    if (this.#objects.delete(object.toString('hex'))) return;
+    if (this.#objects.delete(object.toString('hex'))) return this.#save();
     this.#real.C_DestroyObject(session, object);
   }
 

@@ -3,13 +3,17 @@
 // token, a node client over KEMTLS on 127.0.0.1: signatures verify under the
 // token's public key, double-sign protection wraps the HSM signer, /metrics
 // shows qbind_hsm_*, a wrong PIN stops the daemon at startup without the PIN
-// in its output. Ed25519 on the real token (SoftHSM2 2.6 has no ML-DSA); the
-// ML-DSA-44 run of the same path is in remote-signer-mldsa.test.ts.
+// in its output. Ed25519 on the real token; then ML-DSA-44 (suite 100, what
+// QBIND consensus uses), which SoftHSM2 2.6 lacks, through the test-only
+// PKCS#11 3.2 emulation preloaded into the daemon (emulate-mldsa-preload.ts).
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pkcs11js from 'pkcs11js';
+import { ml_dsa44 } from '@noble/post-quantum/ml-dsa.js';
 import { suiteByName, verifySignature } from '../../src/crypto/index.ts';
 import { Pkcs11Provider } from '../../src/hsm/provider.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -18,6 +22,7 @@ import { createRemoteSignerClient } from '../../src/remote/remote-signer-client.
 import { SignError, SignerFailureMode, type ValidatorSigner } from '../../src/signer/index.ts';
 import { buildDeployment, runDaemonToExit, startDaemon, type DaemonProcess, type Deployment } from '../remote/fixture.ts';
 import { createSoftHsmStore, type SoftHsmStore } from '../helpers/softhsm.ts';
+import { RecordingApi } from './recording-api.ts';
 
 const PIN = '27182818';
 const TOKEN = 'qbind-validator-42';
@@ -27,7 +32,9 @@ const vote = (view: bigint, block = 1) => encodePreimage({ kind: 'vote', chainId
 let store: SoftHsmStore;
 let dep: Deployment;
 let daemon: DaemonProcess | undefined;
+let daemon2: DaemonProcess | undefined;
 let client: ValidatorSigner | undefined;
+let client2: ValidatorSigner | undefined;
 let publicKey: Buffer;
 
 /** remote_signer.toml of the fixture, switched from the keystore to the HSM backend (runbook §4.1 option B step 3). */
@@ -52,7 +59,9 @@ before(async () => {
 
 after(async () => {
   await client?.close();
+  await client2?.close();
   await daemon?.stop();
+  await daemon2?.stop();
   store?.cleanup();
 });
 
@@ -96,4 +105,44 @@ test('qbind-remote-signer with backend_mode = "hsm-pkcs11" signs through the tok
   assert.match(metrics, /^qbind_hsm_sign_error_total\{kind="runtime"\} 0$/m);
   assert.match(metrics, /^qbind_hsm_sign_last_latency_ms \d/m);
   assert.ok(!daemon.output().includes(PIN), 'the PIN is never in the daemon output');
+});
+
+test('ML-DSA-44 (suite 100) through the same daemon path, on the emulated PKCS#11 3.2 token over SoftHSM2', async () => {
+  const statePath = join(store.dir, 'mldsa-objects.json');
+  const lib = new pkcs11js.PKCS11();
+  lib.load(store.libraryPath);
+  const admin = new Pkcs11Provider({ libraryPath: store.libraryPath, tokenLabel: TOKEN, pin: PIN, api: new RecordingApi(lib, { emulateMlDsa: true, statePath }), logger: createLogger({ level: 'error' }) });
+  await admin.connect();
+  const mlDsaPublic = (await admin.generateKey('ml-dsa-44', 'qbind-consensus-42-mldsa')).publicKey!;
+  await admin.close();
+  lib.close();
+
+  const dep2 = await buildDeployment({ validators: [42n], clients: [{ name: 'node42', validators: [42n] }] });
+  writeFileSync(join(dep2.dir, 'hsm.toml'), `library_path = "${store.libraryPath}"\ntoken_label  = "${TOKEN}"\nkey_label    = "qbind-consensus-42-mldsa"\npin_env_var  = "QBIND_HSM_PIN"\nkey_type     = "ML-DSA-44"\n`);
+  useHsmBackend(dep2.configPath);
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    QBIND_HSM_PIN: PIN,
+    QBIND_TEST_MLDSA_STATE: statePath,
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${fileURLToPath(new URL('./emulate-mldsa-preload.ts', import.meta.url))}`.trim(),
+  });
+  try {
+    daemon2 = await startDaemon(dep2.configPath, ['--init-protection-store']);
+  } finally {
+    for (const k of ['QBIND_HSM_PIN', 'QBIND_TEST_MLDSA_STATE', 'NODE_OPTIONS']) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  }
+  client2 = createRemoteSignerClient({ url: daemon2.url, validatorId: 42n, identity: await dep2.nodeIdentity('node42'), signerPublicKey: dep2.signerPublicKey, failureMode: SignerFailureMode.LogAndContinue, failureHooks: { log: () => undefined }, requestTimeoutMs: 10_000 });
+  const suite = suiteByName('ml-dsa-44');
+  const preimage = vote(20n);
+  const sig = await client2.signVote(preimage);
+  assert.equal(sig.length, 2420);
+  assert.ok(verifySignature(suite, mlDsaPublic, preimage, sig));
+  assert.ok(ml_dsa44.verify(sig, preimage, mlDsaPublic));
+  const metrics = await (await fetch(`http://127.0.0.1:${daemon2.port}/metrics`)).text();
+  assert.match(metrics, /^qbind_hsm_startup_ok 1$/m);
+  assert.match(metrics, /^qbind_hsm_sign_success_total 1$/m);
+  assert.ok(!daemon2.output().includes(PIN));
 });
