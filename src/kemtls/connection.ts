@@ -43,6 +43,8 @@ export interface EstablishedChannel {
 }
 
 const QUEUE_PAUSE_AT = 64;
+/** Unsent bytes at which we stop reading the peer's requests until the socket drains. */
+const WRITE_PAUSE_AT = 1024 * 1024;
 const CLOSE_LINGER_MS = 2000;
 
 export class KemtlsConnection extends EventEmitter<KemtlsConnectionEvents> {
@@ -67,6 +69,7 @@ export class KemtlsConnection extends EventEmitter<KemtlsConnectionEvents> {
   #outbox: Uint8Array[] = [];
   #outboxScheduled = false;
   #pausedByQueue = false;
+  #pausedByWrites = false;
   #flushScheduled = false;
   #lingerTimer: NodeJS.Timeout | null = null;
 
@@ -98,6 +101,7 @@ export class KemtlsConnection extends EventEmitter<KemtlsConnectionEvents> {
     this.#socket.on('end', () => this.#onEnd());
     this.#socket.on('error', (err: NodeJS.ErrnoException) => this.#fail(new KemtlsError('SOCKET_ERROR', `socket error: ${err.code ?? err.message}`)));
     this.#socket.on('close', () => this.#finish());
+    this.#socket.on('drain', () => this.#onDrain());
     (this as unknown as EventEmitter).on('newListener', (event: string | symbol) => {
       if (event === 'message' && this.#queue.length > 0) this.#scheduleFlush();
     });
@@ -156,6 +160,21 @@ export class KemtlsConnection extends EventEmitter<KemtlsConnectionEvents> {
       }
     } catch (err) {
       this.#fail(err instanceof KemtlsError ? err : new KemtlsError('SOCKET_ERROR', 'record sealing failed', { cause: err }));
+      return;
+    }
+    // A peer that does not read what we send cannot make us buffer without bound: stop reading it.
+    if (this.#socket.writableLength >= WRITE_PAUSE_AT && !this.#pausedByWrites) {
+      this.#pausedByWrites = true;
+      this.#socket.pause();
+    }
+  }
+
+  #onDrain(): void {
+    if (!this.#pausedByWrites) return;
+    this.#pausedByWrites = false;
+    if (this.#state === 'open' && !this.#pausedByQueue) {
+      this.#socket.resume();
+      this.#drain();
     }
   }
 
@@ -192,7 +211,7 @@ export class KemtlsConnection extends EventEmitter<KemtlsConnectionEvents> {
 
   #drain(): void {
     try {
-      while (this.#state === 'open' && !this.#pausedByQueue) {
+      while (this.#state === 'open' && !this.#pausedByQueue && !this.#pausedByWrites) {
         const frame = this.#reader.next();
         if (!frame) return;
         if (frame.type === FRAME_APPLICATION_DATA) {
@@ -248,8 +267,10 @@ export class KemtlsConnection extends EventEmitter<KemtlsConnectionEvents> {
       while (this.#queue.length > 0 && this.listenerCount('message') > 0) this.#emitMessage(this.#queue.shift()!);
       if (this.#queue.length === 0 && this.#pausedByQueue && this.#state === 'open') {
         this.#pausedByQueue = false;
-        this.#socket.resume();
-        this.#drain();
+        if (!this.#pausedByWrites) {
+          this.#socket.resume();
+          this.#drain();
+        }
       }
     });
   }

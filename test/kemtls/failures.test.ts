@@ -308,6 +308,30 @@ test('connection limits: busy alert at maxConnections; oldest pending handshake 
   }
 });
 
+test('a client that never reads its responses cannot make the server buffer without bound', () => withFixture(async (f) => {
+  const raw = await rawClient(f.port, f.clientKey, f.serverKey.publicKey);
+  raw.socket.pause(); // never read the echoes
+  const fp = publicKeyFingerprint(f.clientKey.publicKey);
+  const count = (): number => f.received.get(fp)?.length ?? 0;
+  const message = Buffer.alloc(16_000, 1);
+  const ATTEMPTED = 2000; // 32 MB of requests, 32 MB of echoes
+  for (let i = 0; i < ATTEMPTED; i++) raw.socket.write(raw.sealer.seal(FRAME_APPLICATION_DATA, packMessages([message], 16384)[0]!));
+  let last = -1;
+  await waitFor('server to stop reading', () => {
+    const now = count();
+    const stable = now === last && now > 0;
+    last = now;
+    return stable;
+  }, 10_000);
+  await new Promise((r) => setTimeout(r, 300));
+  const served = count();
+  assert.equal(served, last, 'server stopped reading while its responses are unread');
+  assert.ok(served < ATTEMPTED / 2, `server read ${served} of ${ATTEMPTED} requests although their answers pile up`);
+  raw.socket.destroy();
+  await waitFor('connection dropped', () => f.server.stats.connections === 0);
+  f.received.clear();
+}));
+
 test('no key material in any log line', () => withFixture(async (f) => {
   await f.assertServes();
   await rejectsWith(f.connectClient({ clientKey: generateKemKey() }), 'HANDSHAKE_REJECTED');
