@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPublicKeyFile } from '../../src/keystore/index.ts';
-import { allOutput, errorCode, keygen, shell, snapshot, tempDir } from './helpers.ts';
+import { allOutput, errorCode, keygen, run, shell, snapshot, tempDir } from './helpers.ts';
 
 const PASS = 'Rb-runbook-SECRET-passphrase-9047';
 const WRONG = 'Wr-wrong-SECRET-passphrase-1234';
@@ -180,6 +180,11 @@ const BAD: BadCase[] = [
 ];
 
 test('every bad input: its own code and message, exit 1, nothing changed', async (t) => {
+  // As root a folder's mode does not stop writes: that case runs the command as nobody.
+  if (process.getuid?.() === 0) {
+    const probe = await run('/bin/true', [], { uid: 65534 }).catch((e: Error) => e);
+    assert.ok(!(probe instanceof Error), `cannot run a command as uid 65534 for the unwritable-folder case: ${String(probe)}`);
+  }
   const template = tempDir(t);
   const gen = (dir: string, id: string) => keygen(['generate', '--output', dir, '--validator-id', id, '--key-roles', 'consensus,p2p-identity', '--encrypt', '--passphrase-env', 'QBIND_KEYSTORE_PASSPHRASE', '--profile', 'testnet-beta', '--iterations', '1000'], { env: ENV });
   assert.equal((await gen(join(template, 'ks'), '42')).code, 0);
