@@ -32,12 +32,14 @@ export interface HsmConfig {
   readonly pinEnvVar: string;
   /** Session pool size. */
   readonly sessions?: number;
+  /** A signing call the token has not answered within this many ms fails (0: wait forever). */
+  readonly signTimeoutMs?: number;
   readonly keys: readonly HsmKeyConfig[];
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const FLAT_FIELDS = ['library_path', 'token_label', 'key_label', 'pin_env_var', 'mechanism', 'key_type', 'slot_id', 'sessions'];
-const HSM_FIELDS = ['library', 'slot_id', 'token_label', 'pin', 'sessions'];
+const FLAT_FIELDS = ['library_path', 'token_label', 'key_label', 'pin_env_var', 'mechanism', 'key_type', 'slot_id', 'sessions', 'sign_timeout_ms'];
+const HSM_FIELDS = ['library', 'slot_id', 'token_label', 'pin', 'sessions', 'sign_timeout_ms'];
 const KEY_FIELDS = ['label', 'key_type', 'mechanism'];
 
 const MECHANISMS: Record<string, number> = {
@@ -117,6 +119,7 @@ function parseFlat(path: string, doc: Record<string, unknown>): HsmConfig {
     slotId: expectInt(path, doc, 'slot_id', 0, Number.MAX_SAFE_INTEGER),
     pinEnvVar,
     sessions: expectInt(path, doc, 'sessions', 1, 64),
+    signTimeoutMs: expectInt(path, doc, 'sign_timeout_ms', 0, 600_000),
     keys: [{ name: 'consensus', label: expectString(path, doc, 'key_label', true)!, keyType: parseConfigKeyType(path, expectString(path, doc, 'key_type', false), 'key_type'), mechanism }],
   };
 }
@@ -159,6 +162,7 @@ function parseSections(path: string, doc: Record<string, unknown>): HsmConfig {
     slotId,
     pinEnvVar: m[1]!,
     sessions: expectInt(path, hsm, 'sessions', 1, 64, 'hsm.'),
+    signTimeoutMs: expectInt(path, hsm, 'sign_timeout_ms', 0, 600_000, 'hsm.'),
     keys,
   };
 }

@@ -105,6 +105,8 @@ export interface ConnectHsmOptions {
   logger?: Logger;
   /** Overrides the config's session pool size. */
   sessions?: number;
+  /** Overrides the config's sign_timeout_ms. */
+  signTimeoutMs?: number;
   asyncSign?: boolean;
   /** PKCS#11 binding to use instead of loading the library (tests). */
   api?: Pkcs11Api;
@@ -120,6 +122,7 @@ export async function connectHsm(config: HsmConfig, options: ConnectHsmOptions =
     slotId: config.slotId,
     pin,
     sessions: options.sessions ?? config.sessions,
+    signTimeoutMs: options.signTimeoutMs ?? config.signTimeoutMs,
     asyncSign: options.asyncSign,
     logger: options.logger,
     api: options.api,

@@ -40,6 +40,12 @@ export interface Pkcs11ProviderOptions {
   sessions?: number;
   /** C_Sign on libuv's thread pool (default true) or on the main thread. */
   asyncSign?: boolean;
+  /**
+   * A signature the token has not returned within this many ms fails with
+   * HSM_OPERATION_FAILED (default 10000; 0 waits forever). The session stays
+   * out of the pool until the token does answer. Applies to C_SignAsync only.
+   */
+  signTimeoutMs?: number;
   logger?: Logger;
   /** The PKCS#11 binding to use instead of loading `libraryPath` (tests). */
   api?: Pkcs11Api;
@@ -592,7 +598,7 @@ export class Pkcs11Provider {
   async signWith(ref: HsmKeyRef, message: Uint8Array): Promise<Buffer> {
     const input = signInputFor(ref.keyType, ref.mechanism, message, sha256);
     const size = ref.suite.signatureBytes;
-    const sig = await this.#withSession(
+    const signing = this.#withSession(
       `signing with key '${ref.label}'`,
       async (api, s) => {
         const handle = this.#handleOf(api, s, ref);
@@ -603,10 +609,33 @@ export class Pkcs11Provider {
       },
       this.#options.onRecovery,
     );
+    const sig = await this.#withTimeout(signing, ref);
     if (sig.length !== size) {
       throw new HsmError('HSM_OPERATION_FAILED', `token returned a ${sig.length}-byte signature for ${ref.keyType} key '${ref.label}', expected ${size} bytes`);
     }
     return ref.suite.family === 'ecdsa' ? normalizeLowS(ref.keyType, sig) : sig;
+  }
+
+  /** Fails a signature the token takes too long to give; the late answer is dropped (its session returns to the pool then). */
+  #withTimeout(signing: Promise<Buffer>, ref: HsmKeyRef): Promise<Buffer> {
+    const ms = this.#options.signTimeoutMs ?? 10_000;
+    if (ms <= 0 || !this.#async) return signing;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#log.error('HSM did not answer a signing call in time', { token: this.#tokenLabel, label: ref.label, timeout_ms: ms });
+        reject(new HsmError('HSM_OPERATION_FAILED', `token '${this.#tokenLabel}' did not return a signature with key '${ref.label}' within ${ms} ms`));
+      }, ms);
+      signing.then(
+        (sig) => {
+          clearTimeout(timer);
+          resolve(sig);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
   }
 
   /** Signs a probe message and verifies it under the key's public key with node:crypto. */

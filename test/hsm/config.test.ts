@@ -80,6 +80,9 @@ test('missing, unknown and malformed fields are named precisely', () => {
   fails(FLAT + 'libary = "x"\n', /unknown field libary \(allowed: library_path/);
   fails(FLAT.replace('"QBIND_HSM_PIN"', '"QBIND-HSM-PIN"'), /pin_env_var 'QBIND-HSM-PIN' is not an environment variable name/);
   fails(FLAT + 'sessions = 0\n', /sessions must be an integer in 1\.\.64/);
+  fails(FLAT + 'sign_timeout_ms = -5\n', /sign_timeout_ms must be an integer in 0\.\.600000/);
+  assert.equal(parseHsmConfig(FLAT + 'sign_timeout_ms = 2500\n').signTimeoutMs, 2500);
+  assert.equal(parseHsmConfig(SECTIONS.replace('slot_id = 0', 'slot_id = 0\nsign_timeout_ms = 0')).signTimeoutMs, 0);
   fails(FLAT + 'key_type = "rsa-2048"\n', /key_type: unknown key type 'rsa-2048'/);
   fails(SECTIONS.replace('slot_id = 0\n', ''), /set hsm.slot_id or hsm.token_label/);
   fails(SECTIONS.replace(/\[keys\.consensus\][\s\S]*/, ''), /no \[keys\.NAME\] tables/);

@@ -253,3 +253,36 @@ test('a key deleted mid-run is not silently replaced: the signer fails closed', 
   await rejectsCode(p.signWith(key, Buffer.from('after replace')), 'HSM_KEY_MISMATCH', /no longer has the public key/);
   await p.close();
 });
+
+test('a token that does not answer in time: the signature fails after sign_timeout_ms, the session comes back later', async () => {
+  const lib = new pkcs11js.PKCS11();
+  lib.load(store.libraryPath);
+  let delayMs = 400;
+  // A slow token: the real SoftHSM2 behind a layer that holds each C_SignAsync answer back.
+  const slow = new Proxy(lib, {
+    get(target, key) {
+      if (key === 'C_SignAsync') {
+        return async (s: Buffer, data: Buffer, out: Buffer) => {
+          const sig = await target.C_SignAsync(s, data, out);
+          await new Promise((r) => setTimeout(r, delayMs));
+          return sig;
+        };
+      }
+      const v = Reflect.get(target, key) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const p = newProvider({ api: slow, sessions: 1, signTimeoutMs: 100 });
+  await p.connect();
+  const key = await p.resolveKey('gen-ed25519');
+  const started = performance.now();
+  await rejectsCode(p.signWith(key, Buffer.from('slow')), 'HSM_OPERATION_FAILED', /did not return a signature with key 'gen-ed25519' within 100 ms/);
+  assert.ok(performance.now() - started < 350, 'failed at the timeout, not when the token answered');
+  delayMs = 0;
+  // The only session is out until the slow answer arrives (the timeout counts the wait for a session too).
+  await rejectsCode(p.signWith(key, Buffer.from('queued')), 'HSM_OPERATION_FAILED', /within 100 ms/);
+  await new Promise((r) => setTimeout(r, 400));
+  const sig = await p.signWith(key, Buffer.from('fast again'));
+  assert.ok(verifySignature(key.suite, key.publicKey, Buffer.from('fast again'), sig));
+  await p.close();
+});
