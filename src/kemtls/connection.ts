@@ -124,7 +124,7 @@ export class KemtlsConnection extends EventEmitter<KemtlsConnectionEvents> {
       return;
     }
     this.#drain();
-    this.#socket.resume();
+    if (this.#state === 'open' && !this.#pausedByQueue && !this.#pausedByWrites) this.#socket.resume();
   }
 
   /**
