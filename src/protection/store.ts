@@ -31,12 +31,19 @@ export interface ProtectionStore {
    * record is durable (committed and fsync'd); the caller may then sign.
    */
   decide(request: SlotRequest): Promise<ProtectionDecision>;
-  /** Stores a released signature so an identical retry replays it. Group-committed like decisions. */
+  /**
+   * Keeps a released signature so an identical retry replays it: at once in
+   * memory, durably with the next signature flush (coalesced per slot:
+   * immediately when the store is idle, within SIGNATURE_FLUSH_MS under load,
+   * and at close). Only the latest signature of a slot can ever be replayed.
+   */
   recordSignature(request: SlotRequest, signature: Uint8Array): Promise<void>;
   /** Every record (optionally of one chain / some validators), sorted. */
   exportRecords(filter?: ExportFilter): Promise<SlotRecord[]>;
   /** Merges records by maximum in one transaction; all or nothing. */
   importRecords(records: readonly SlotRecord[]): Promise<ImportSummary>;
+  /** Runs an empty write transaction: resolves only when the store is open, healthy and can commit (health checks). */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -121,9 +128,15 @@ export function slotsFor(req: SlotRequest, op: 'decide' | 'signature'): SlotRef[
 
 export type TransactionBody<T> = (rows: ReadonlyMap<string, SlotRecord>) => { writes: SlotRecord[]; value: T };
 
-type StoreOp =
-  | { type: 'decide'; request: SlotRequest }
-  | { type: 'signature'; request: SlotRequest; signature: Uint8Array };
+type StoreOp = { type: 'decide'; request: SlotRequest } | { type: 'signatures' };
+
+interface PendingSignature {
+  request: SlotRequest;
+  signature: Uint8Array;
+}
+
+/** Longest a released signature waits, under load, before it is written to the store. */
+export const SIGNATURE_FLUSH_MS = 200;
 
 type OpResult = ProtectionDecision | null;
 
@@ -136,6 +149,10 @@ export abstract class BatchedProtectionStore implements ProtectionStore {
   readonly #committer: GroupCommitter<StoreOp, OpResult>;
   #failure: ProtectionError | null = null;
   #closed = false;
+  /** Released signatures not yet written, latest per slot. */
+  readonly #pendingSignatures = new Map<string, PendingSignature>();
+  #signatureFlush: 'none' | 'timer' | 'queued' = 'none';
+  #signatureTimer: NodeJS.Timeout | null = null;
 
   constructor(options: { maxBatch?: number } = {}) {
     this.#committer = new GroupCommitter((ops) => this.#runBatch(ops), options);
@@ -160,32 +177,67 @@ export abstract class BatchedProtectionStore implements ProtectionStore {
   }
 
   async recordSignature(request: SlotRequest, signature: Uint8Array): Promise<void> {
-    await this.#committer.submit({ type: 'signature', request, signature });
+    if (this.#closed) return;
+    this.#pendingSignatures.set(recordKey(request), { request, signature });
+    if (this.#signatureFlush !== 'none') return;
+    if (this.#committer.idle) {
+      this.#queueSignatureFlush();
+    } else {
+      this.#signatureFlush = 'timer';
+      this.#signatureTimer = setTimeout(() => this.#queueSignatureFlush(), SIGNATURE_FLUSH_MS);
+      this.#signatureTimer.unref();
+    }
+  }
+
+  #queueSignatureFlush(): Promise<void> {
+    if (this.#signatureTimer) clearTimeout(this.#signatureTimer);
+    this.#signatureTimer = null;
+    this.#signatureFlush = 'queued';
+    return this.#committer.submit({ type: 'signatures' }).then(
+      () => undefined,
+      () => undefined, // the batch failed: its requests were refused; a lost signature only means a retry signs again
+    ).finally(() => {
+      this.#signatureFlush = 'none';
+    });
+  }
+
+  /** The stored record, with a released signature not yet written overlaid. */
+  #withPending(rec: SlotRecord | undefined): SlotRecord | undefined {
+    if (!rec || rec.signature !== null) return rec;
+    const p = this.#pendingSignatures.get(recordKey(rec));
+    return p ? (attachSignature(p.request, p.signature, rec) ?? rec) : rec;
   }
 
   async #runBatch(ops: readonly StoreOp[]): Promise<OpResult[]> {
     if (this.#failure) throw this.#failure;
-    const slots = ops.flatMap((op) => slotsFor(op.request, op.type === 'decide' ? 'decide' : 'signature'));
+    let signatures: PendingSignature[] = [];
+    if (ops.some((op) => op.type === 'signatures')) {
+      signatures = [...this.#pendingSignatures.values()];
+      this.#pendingSignatures.clear();
+    }
+    const slots = [
+      ...ops.flatMap((op) => (op.type === 'decide' ? slotsFor(op.request, 'decide') : [])),
+      ...signatures.flatMap((p) => slotsFor(p.request, 'signature')),
+    ];
     batchSize.observe({ store: this.backend }, ops.length);
     try {
       return await this.transact(slots, (rows) => {
         const working = new Map(rows);
         const writes = new Map<string, SlotRecord>();
+        const put = (rec: SlotRecord): void => {
+          working.set(recordKey(rec), rec);
+          writes.set(recordKey(rec), rec);
+        };
+        // Signatures first: a decision in this batch may replay one.
+        for (const p of signatures) {
+          const rec = attachSignature(p.request, p.signature, working.get(recordKey(p.request)));
+          if (rec) put(rec);
+        }
         const value = ops.map((op): OpResult => {
+          if (op.type === 'signatures') return null;
           const req = op.request;
-          if (op.type === 'signature') {
-            const rec = attachSignature(req, op.signature, working.get(recordKey(req)));
-            if (rec) {
-              working.set(recordKey(rec), rec);
-              writes.set(recordKey(rec), rec);
-            }
-            return null;
-          }
-          const outcome = decideRequest(req, (kind, subject) => working.get(slotKey(req.scope, kind, subject)));
-          if (outcome.write) {
-            working.set(recordKey(outcome.write), outcome.write);
-            writes.set(recordKey(outcome.write), outcome.write);
-          }
+          const outcome = decideRequest(req, (kind, subject) => this.#withPending(working.get(slotKey(req.scope, kind, subject))));
+          if (outcome.write) put(outcome.write);
           return outcome.decision;
         });
         return { writes: [...writes.values()], value };
@@ -238,6 +290,15 @@ export abstract class BatchedProtectionStore implements ProtectionStore {
     }
   }
 
+  async probe(): Promise<void> {
+    this.#checkOpen();
+    try {
+      await this.transact([], () => ({ writes: [], value: undefined }));
+    } catch (err) {
+      throw this.#noteFailure(err);
+    }
+  }
+
   #checkOpen(): void {
     if (this.#closed) throw new ProtectionError('STORE_CLOSED', `protection store ${this.description} is closed`);
     if (this.#failure) throw this.#failure;
@@ -245,6 +306,8 @@ export abstract class BatchedProtectionStore implements ProtectionStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    if (this.#pendingSignatures.size > 0 && !this.#failure) await this.#queueSignatureFlush();
+    if (this.#signatureTimer) clearTimeout(this.#signatureTimer);
     this.#closed = true;
     await this.#committer.close(new ProtectionError('STORE_CLOSED', `protection store ${this.description} is closed`));
     await this.closeBackend();

@@ -1,0 +1,116 @@
+// Field readers for the remote signer's TOML files (remote_signer.toml,
+// client.toml): each records a problem and returns null instead of throwing,
+// so a config's every problem is reported at once. Relative paths resolve
+// against the config file's folder.
+
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { environmentOf, parseProfileName, type ProfileName } from '../config/profiles.ts';
+import { errorMessage } from '../errors.ts';
+import { chainIdFor, parseChainId } from '../preimage/chain-id.ts';
+import { RemoteConfigError } from './remote-error.ts';
+
+export type Table = Record<string, unknown>;
+
+export function isTable(v: unknown): v is Table {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+/** Field readers that record a problem and return null instead of throwing. */
+export class Fields {
+  readonly problems: string[] = [];
+  readonly baseDir: string;
+  constructor(baseDir: string) {
+    this.baseDir = baseDir;
+  }
+
+  str(t: Table, key: string, where: string): string | null {
+    const v = t[key];
+    if (v === undefined) return null;
+    if (typeof v !== 'string' || v.trim() === '') {
+      this.problems.push(`${where}${key} must be a non-empty string`);
+      return null;
+    }
+    return v;
+  }
+
+  path(t: Table, key: string, where: string): string | null {
+    const v = this.str(t, key, where);
+    return v === null ? null : resolve(this.baseDir, v);
+  }
+
+  int(t: Table, key: string, where: string, min: number, max: number): number | null {
+    const v = t[key];
+    if (v === undefined) return null;
+    const n = typeof v === 'bigint' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+      this.problems.push(`${where}${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(String(v))}`);
+      return null;
+    }
+    return n;
+  }
+
+  validatorId(v: unknown, where: string): bigint | null {
+    if ((typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) || (typeof v === 'bigint' && v >= 0n)) return BigInt(v);
+    this.problems.push(`${where} must be a non-negative integer validator id, got ${JSON.stringify(String(v))}`);
+    return null;
+  }
+
+  unknownKeys(t: Table, known: Set<string>, where: string): void {
+    for (const k of Object.keys(t)) if (!known.has(k)) this.problems.push(`${where}unknown field '${k}'`);
+  }
+}
+
+export interface PassphraseFields {
+  passphraseEnv: string | null;
+  passphraseFile: string | null;
+}
+
+/** The network profile (default mainnet: the strictest) and the chain id it implies, unless chain_id overrides it. */
+export function profileAndChain(t: Table, f: Fields): { profile: ProfileName; chainId: bigint } {
+  let profile: ProfileName = 'mainnet';
+  const text = f.str(t, 'profile', '');
+  if (text !== null) {
+    try {
+      profile = parseProfileName(text);
+    } catch (err) {
+      f.problems.push(`profile: ${errorMessage(err)}`);
+    }
+  }
+  let chainId = chainIdFor(environmentOf(profile));
+  if (t.chain_id !== undefined) {
+    try {
+      chainId = parseChainId(String(t.chain_id));
+    } catch (err) {
+      f.problems.push(`chain_id: ${errorMessage(err)}`);
+    }
+  }
+  return { profile, chainId };
+}
+
+/** passphrase_env or passphrase_file (at most one). */
+export function passphraseFields(t: Table, f: Fields): PassphraseFields {
+  const passphraseEnv = f.str(t, 'passphrase_env', '');
+  const passphraseFile = f.path(t, 'passphrase_file', '');
+  if (passphraseEnv !== null && passphraseFile !== null) f.problems.push('set only one of passphrase_env and passphrase_file');
+  return { passphraseEnv, passphraseFile };
+}
+
+/** Reads and parses a TOML file; returns the top table and the field reader for it. */
+export function readTomlTable(path: string, text?: string): { top: Table; fields: Fields } {
+  let body = text;
+  if (body === undefined) {
+    try {
+      body = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new RemoteConfigError(path, [`cannot read the config file: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`]);
+    }
+  }
+  try {
+    return { top: parseToml(body) as Table, fields: new Fields(dirname(resolve(path))) };
+  } catch (err) {
+    throw new RemoteConfigError(path, [`not valid TOML: ${errorMessage(err)}`]);
+  }
+}
+
