@@ -8,6 +8,7 @@ import { QbindError } from '../errors.ts';
 export type KemtlsErrorCode =
   | 'BAD_OPTIONS' // invalid key, size or limit given by the caller
   | 'CONNECT_FAILED' // TCP connection could not be opened
+  | 'LISTEN_FAILED' // server could not listen on its address
   | 'BAD_MAGIC' // first bytes are not a KEMTLS ClientHello
   | 'VERSION_MISMATCH' // peer speaks another protocol version
   | 'UNEXPECTED_MESSAGE' // a frame of the wrong type or size for the current state

@@ -133,7 +133,7 @@ export class KemtlsServer extends EventEmitter<KemtlsServerEvents> {
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         this.#listener = null;
-        reject(new KemtlsError('CONNECT_FAILED', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, { cause: err }));
+        reject(new KemtlsError('LISTEN_FAILED', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, { cause: err }));
       };
       listener.once('error', onError);
       listener.listen(port, host, () => {

@@ -202,6 +202,11 @@ test('bad options are refused with BAD_OPTIONS before any connection', async () 
   assert.throws(() => createKemtlsServer({ serverKey: k, allowedClients: [new Uint8Array(1183)] }), (e: unknown) => isQbindError(e, 'BAD_OPTIONS'));
   assert.throws(() => createKemtlsServer({ serverKey: k, allowedClients: [], handshakeTimeoutMs: -1 }), (e: unknown) => isQbindError(e, 'BAD_OPTIONS'));
   assert.throws(() => new ClientHandshake({ clientKey: k, serverPublicKey: new Uint8Array(10) }), (e: unknown) => e instanceof KemtlsError && e.code === 'BAD_OPTIONS');
+  const first = createKemtlsServer({ serverKey: k, allowedClients: [] });
+  const { port } = await first.listen(0, '127.0.0.1');
+  await rejectsWith(createKemtlsServer({ serverKey: k, allowedClients: [] }).listen(port, '127.0.0.1'), 'LISTEN_FAILED');
+  await rejectsWith(first.listen(0, '127.0.0.1'), 'BAD_OPTIONS');
+  await first.close();
 });
 
 test('a daemon sniffing the first bytes serves HTTP and hands KEMTLS sockets to acceptSocket', async () => {
