@@ -123,6 +123,7 @@ export class Pkcs11Provider {
   #recovering: Promise<void> | null = null;
   #down: HsmError | null = null;
   #mechanisms: { generation: number; list: number[] } | null = null;
+  #closed = false;
 
   constructor(options: Pkcs11ProviderOptions) {
     if (!options.libraryPath) throw new HsmError('HSM_CONFIG_INVALID', 'PKCS#11 library path is required');
@@ -146,6 +147,7 @@ export class Pkcs11Provider {
   /** Loads and initializes the library, finds the token, opens the session pool and logs in. */
   async connect(): Promise<void> {
     if (this.#pool) return;
+    if (this.#closed) throw new HsmError('HSM_NOT_CONNECTED', 'this HSM provider was closed; create a new one to connect again');
     const lease = leaseLibrary(this.libraryPath, this.#options.api);
     try {
       this.#lease = lease;
@@ -177,6 +179,7 @@ export class Pkcs11Provider {
   }
 
   #teardown(): void {
+    this.#closed = true;
     this.#pool?.close();
     this.#pool = null;
     this.#lease?.release();

@@ -238,6 +238,7 @@ test('a session broken mid-run (all sessions closed, then logout) is recovered a
   // The shared provider lost its sessions too, and recovers on its next call.
   assert.ok((await provider.listKeys()).length > 0);
   await rejectsCode(p.signWith(key, msg), 'HSM_NOT_CONNECTED');
+  await rejectsCode(p.connect(), 'HSM_NOT_CONNECTED', /was closed; create a new one/);
 });
 
 test('a key deleted mid-run is not silently replaced: the signer fails closed', async () => {
