@@ -8,6 +8,8 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { AuditLog } from '../audit/audit-log.ts';
 import type { KemKeyPair } from '../crypto/kem.ts';
+import { SUITE_ML_DSA_44 } from '../crypto/suites.ts';
+import { environmentOf } from '../config/profiles.ts';
 import { errorMessage } from '../errors.ts';
 import { createKemtlsServer, type KemtlsConnection, type KemtlsServer } from '../kemtls/index.ts';
 import { openKeystore, readPassphrase, unlockMany } from '../keystore/index.ts';
@@ -56,10 +58,13 @@ async function loadBackends(config: RemoteSignerConfig, passphrase: string | nul
     });
   }
   const { createHsmSigner } = await import('../hsm/hsm-signer.ts');
+  // QBIND consensus keys are ML-DSA-44 (suite 100). DevNet may serve other token key
+  // types (SoftHSM2 has no ML-DSA) for testing the HSM path; every other profile refuses them at start.
+  const suite = environmentOf(config.profile) === 'devnet' ? {} : { expectedSuiteId: SUITE_ML_DSA_44 };
   const out: ValidatorSigner[] = [];
   try {
     for (const v of config.validators) {
-      out.push(await createHsmSigner({ configPath: config.hsmConfigPath!, validatorId: v.validatorId, chainId: config.chainId, ...(v.keyLabel ? { keyLabel: v.keyLabel } : {}), logger: log }));
+      out.push(await createHsmSigner({ configPath: config.hsmConfigPath!, validatorId: v.validatorId, chainId: config.chainId, ...suite, ...(v.keyLabel ? { keyLabel: v.keyLabel } : {}), logger: log }));
     }
   } catch (err) {
     for (const s of out) await s.close().catch(() => undefined);
