@@ -7,7 +7,7 @@
 
 import pg from 'pg';
 import { ProtectionError } from './errors.ts';
-import { TABLE_META, TABLE_SCOPES, TABLE_SLOTS, checkMeta, initialMeta } from './schema.ts';
+import { TABLE_META, TABLE_SCOPES, TABLE_SIGNATURES, TABLE_SLOTS, checkMeta, initialMeta } from './schema.ts';
 import { BatchedProtectionStore, decodeRow, encodeRow, encodeScope, filterRows, scopesOf, type ExportFilter, type SlotRef, type StoredRow, type TransactionBody } from './store.ts';
 import { scopeKey, slotKey, type ProtectionScope, type SlotRecord } from './records.ts';
 
@@ -40,25 +40,37 @@ CREATE TABLE ${TABLE_SLOTS} (
   subject TEXT NOT NULL,
   height TEXT NOT NULL,
   preimage BYTEA,
-  signature BYTEA,
   checksum BYTEA NOT NULL,
   updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
   PRIMARY KEY (scope_id, kind, subject)
 );
+CREATE TABLE ${TABLE_SIGNATURES} (
+  scope_id BIGINT NOT NULL REFERENCES ${TABLE_SCOPES}(id),
+  kind TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  record_checksum BYTEA NOT NULL,
+  signature BYTEA NOT NULL,
+  PRIMARY KEY (scope_id, kind, subject)
+);
 `;
 
-const SELECT_ROWS = `SELECT s.chain_id, s.validator_id, s.key_role, r.kind, r.subject, r.height, r.preimage, r.signature, r.checksum
-  FROM ${TABLE_SLOTS} r JOIN ${TABLE_SCOPES} s ON s.id = r.scope_id`;
+/** Slot rows with their scope and the signature stored for exactly that record (matched by checksum). */
+const SIGNATURE_JOIN = `LEFT JOIN ${TABLE_SIGNATURES} g ON g.scope_id = r.scope_id AND g.kind = r.kind AND g.subject = r.subject AND g.record_checksum = r.checksum`;
+const SELECT_ROWS = `SELECT s.chain_id, s.validator_id, s.key_role, r.kind, r.subject, r.height, r.preimage, g.signature, r.checksum
+  FROM ${TABLE_SLOTS} r JOIN ${TABLE_SCOPES} s ON s.id = r.scope_id ${SIGNATURE_JOIN}`;
 
 // Named statements: parsed and planned once per connection.
 const LOCK_SCOPES = `SELECT id FROM ${TABLE_SCOPES} WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`;
-const LOAD_SLOTS = `SELECT r.scope_id::text AS scope_id, r.kind, r.subject, r.height, r.preimage, r.signature, r.checksum
+const LOAD_SLOTS = `SELECT r.scope_id::text AS scope_id, r.kind, r.subject, r.height, r.preimage, g.signature, r.checksum
   FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(sid, k, sub)
-  JOIN ${TABLE_SLOTS} r ON r.scope_id = u.sid AND r.kind = u.k AND r.subject = u.sub`;
-const UPSERT_SLOTS = `INSERT INTO ${TABLE_SLOTS}(scope_id, kind, subject, height, preimage, signature, checksum)
-  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::bytea[])
+  JOIN ${TABLE_SLOTS} r ON r.scope_id = u.sid AND r.kind = u.k AND r.subject = u.sub ${SIGNATURE_JOIN}`;
+const UPSERT_SLOTS = `INSERT INTO ${TABLE_SLOTS}(scope_id, kind, subject, height, preimage, checksum)
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[])
   ON CONFLICT (scope_id, kind, subject) DO UPDATE SET height = EXCLUDED.height, preimage = EXCLUDED.preimage,
-    signature = EXCLUDED.signature, checksum = EXCLUDED.checksum, updated_at = now()`;
+    checksum = EXCLUDED.checksum, updated_at = now()`;
+const UPSERT_SIGNATURES = `INSERT INTO ${TABLE_SIGNATURES}(scope_id, kind, subject, record_checksum, signature)
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[], $5::bytea[])
+  ON CONFLICT (scope_id, kind, subject) DO UPDATE SET record_checksum = EXCLUDED.record_checksum, signature = EXCLUDED.signature`;
 
 /** Advisory lock key serializing schema creation across instances ('qbindpro' as ASCII). */
 const CREATE_LOCK = '8170201384489414255';
@@ -256,19 +268,32 @@ export class PostgresProtectionStore extends BatchedProtectionStore {
         rows.set(slotKey(rec.scope, rec.kind, rec.subject), rec);
       }
       const { writes, value } = body(rows);
-      if (writes.length > 0) {
-        const enc = writes.map(encodeRow);
+      const slotWrites = writes.filter((w) => w.slot).map((w) => ({ id: idOf.get(scopeKey(w.record.scope)), row: encodeRow(w.record) }));
+      const sigWrites = writes.filter((w) => w.signature).map((w) => ({ id: idOf.get(scopeKey(w.record.scope)), row: encodeRow(w.record) }));
+      if (slotWrites.length > 0) {
         await client.query({
-          name: 'qbind-protection-upsert',
+          name: 'qbind-protection-upsert-slots',
           text: UPSERT_SLOTS,
           values: [
-            writes.map((w) => idOf.get(scopeKey(w.scope))),
-            enc.map((r) => r.kind),
-            enc.map((r) => r.subject),
-            enc.map((r) => r.height),
-            enc.map((r) => (r.preimage ? Buffer.from(r.preimage) : null)),
-            enc.map((r) => (r.signature ? Buffer.from(r.signature) : null)),
-            enc.map((r) => Buffer.from(r.checksum!)),
+            slotWrites.map((w) => w.id),
+            slotWrites.map((w) => w.row.kind),
+            slotWrites.map((w) => w.row.subject),
+            slotWrites.map((w) => w.row.height),
+            slotWrites.map((w) => (w.row.preimage ? Buffer.from(w.row.preimage) : null)),
+            slotWrites.map((w) => Buffer.from(w.row.checksum!)),
+          ],
+        });
+      }
+      if (sigWrites.length > 0) {
+        await client.query({
+          name: 'qbind-protection-upsert-signatures',
+          text: UPSERT_SIGNATURES,
+          values: [
+            sigWrites.map((w) => w.id),
+            sigWrites.map((w) => w.row.kind),
+            sigWrites.map((w) => w.row.subject),
+            sigWrites.map((w) => Buffer.from(w.row.checksum!)),
+            sigWrites.map((w) => Buffer.from(w.row.signature!)),
           ],
         });
       }

@@ -10,6 +10,7 @@ export const PROTECTION_FORMAT = 'qbind-protection';
 export const TABLE_META = 'qbind_protection_meta';
 export const TABLE_SCOPES = 'qbind_protection_scopes';
 export const TABLE_SLOTS = 'qbind_protection_slots';
+export const TABLE_SIGNATURES = 'qbind_protection_signatures';
 
 /** Meta rows of a new store. */
 export function initialMeta(): Array<[string, string]> {
@@ -39,7 +40,7 @@ export function checkMeta(meta: ReadonlyMap<string, string> | null, tables: read
   if (version > PROTECTION_SCHEMA_VERSION) {
     throw new ProtectionError('STORE_VERSION_TOO_NEW', `${description} has schema version ${version}; this build reads up to ${PROTECTION_SCHEMA_VERSION} (upgrade qbind-signer, never downgrade over a newer store)`);
   }
-  for (const t of [TABLE_SCOPES, TABLE_SLOTS]) {
+  for (const t of [TABLE_SCOPES, TABLE_SLOTS, TABLE_SIGNATURES]) {
     if (!tables.includes(t)) throw new ProtectionError('STORE_CORRUPT', `${description}: table ${t} is missing`);
   }
 }

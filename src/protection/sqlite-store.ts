@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fsyncDir } from '../fsutil/atomic-write.ts';
 import { ProtectionError } from './errors.ts';
-import { PROTECTION_SCHEMA_VERSION, TABLE_META, TABLE_SCOPES, TABLE_SLOTS, checkMeta, initialMeta } from './schema.ts';
+import { PROTECTION_SCHEMA_VERSION, TABLE_META, TABLE_SCOPES, TABLE_SIGNATURES, TABLE_SLOTS, checkMeta, initialMeta } from './schema.ts';
 import { BatchedProtectionStore, decodeRow, encodeRow, encodeScope, filterRows, scopesOf, type ExportFilter, type SlotRef, type StoredRow, type TransactionBody } from './store.ts';
 import { scopeKey, slotKey, type ProtectionScope, type SlotRecord } from './records.ts';
 
@@ -41,18 +41,30 @@ CREATE TABLE ${TABLE_SLOTS} (
   subject TEXT NOT NULL,
   height TEXT NOT NULL,
   preimage BLOB,
-  signature BLOB,
   checksum BLOB NOT NULL,
   updated_at INTEGER NOT NULL,
+  PRIMARY KEY (scope_id, kind, subject)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE ${TABLE_SIGNATURES} (
+  scope_id INTEGER NOT NULL REFERENCES ${TABLE_SCOPES}(id),
+  kind TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  record_checksum BLOB NOT NULL,
+  signature BLOB NOT NULL,
   PRIMARY KEY (scope_id, kind, subject)
 ) STRICT;
 `;
 
+/** SQLite page cache, KiB (the default 2 MiB holds only ~500 slot rows). */
+const PAGE_CACHE_KIB = 64 * 1024;
+
 /** Slot records kept in memory at most (beyond it the cache starts over). */
 const CACHE_LIMIT = 65_536;
 
-const SELECT_ROWS = `SELECT s.chain_id, s.validator_id, s.key_role, r.kind, r.subject, r.height, r.preimage, r.signature, r.checksum
-  FROM ${TABLE_SLOTS} r JOIN ${TABLE_SCOPES} s ON s.id = r.scope_id`;
+/** Slot rows with their scope and the signature stored for exactly that record (matched by checksum). */
+const SELECT_ROWS = `SELECT s.chain_id, s.validator_id, s.key_role, r.kind, r.subject, r.height, r.preimage, g.signature, r.checksum
+  FROM ${TABLE_SLOTS} r JOIN ${TABLE_SCOPES} s ON s.id = r.scope_id
+  LEFT JOIN ${TABLE_SIGNATURES} g ON g.scope_id = r.scope_id AND g.kind = r.kind AND g.subject = r.subject AND g.record_checksum = r.checksum`;
 
 // SQLite primary result codes (sqlite3.h); node:sqlite reports extended codes in errcode.
 const SQLITE_PERM = 3;
@@ -143,7 +155,8 @@ export class SqliteProtectionStore extends BatchedProtectionStore {
     scopeId: StatementSync;
     select: StatementSync;
     dataVersion: StatementSync;
-    upsert: StatementSync;
+    upsertSlot: StatementSync;
+    upsertSignature: StatementSync;
   };
 
   private constructor(path: string, db: DatabaseSync, options: SqliteStoreOptions) {
@@ -156,10 +169,13 @@ export class SqliteProtectionStore extends BatchedProtectionStore {
       scopeId: db.prepare(`SELECT id FROM ${TABLE_SCOPES} WHERE chain_id = ? AND validator_id = ? AND key_role = ?`),
       select: db.prepare(`${SELECT_ROWS} WHERE r.scope_id = ? AND r.kind = ? AND r.subject = ?`),
       dataVersion: db.prepare('PRAGMA data_version'),
-      upsert: db.prepare(`INSERT INTO ${TABLE_SLOTS}(scope_id, kind, subject, height, preimage, signature, checksum, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      upsertSlot: db.prepare(`INSERT INTO ${TABLE_SLOTS}(scope_id, kind, subject, height, preimage, checksum, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (scope_id, kind, subject) DO UPDATE SET height = excluded.height, preimage = excluded.preimage,
-          signature = excluded.signature, checksum = excluded.checksum, updated_at = excluded.updated_at`),
+          checksum = excluded.checksum, updated_at = excluded.updated_at`),
+      upsertSignature: db.prepare(`INSERT INTO ${TABLE_SIGNATURES}(scope_id, kind, subject, record_checksum, signature)
+        VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (scope_id, kind, subject) DO UPDATE SET record_checksum = excluded.record_checksum, signature = excluded.signature`),
     };
   }
 
@@ -213,6 +229,8 @@ export class SqliteProtectionStore extends BatchedProtectionStore {
       const mode = db.prepare('PRAGMA journal_mode=WAL').get() as { journal_mode?: string } | undefined;
       if (mode?.journal_mode !== 'wal') throw new ProtectionError('STORE_UNREADABLE', `${description} cannot use WAL mode (journal_mode is ${mode?.journal_mode})`);
       db.exec('PRAGMA synchronous=FULL');
+      // Keep the working set in memory: one 4 KiB page per slot row that holds a signature.
+      db.exec(`PRAGMA cache_size=-${PAGE_CACHE_KIB}`);
       const sync = db.prepare('PRAGMA synchronous').get() as { synchronous?: number } | undefined;
       if (sync?.synchronous !== 2) throw new ProtectionError('STORE_UNSAFE', `${description} did not accept synchronous=FULL`);
       const check = db.prepare('PRAGMA quick_check').all() as Array<{ quick_check?: string }>;
@@ -284,12 +302,14 @@ export class SqliteProtectionStore extends BatchedProtectionStore {
       const { writes, value } = body(rows);
       const now = Date.now();
       for (const w of writes) {
-        const r = encodeRow(w);
-        this.#stmt.upsert.run(this.#scopeId(w.scope, fresh), r.kind, r.subject, r.height, r.preimage, r.signature, r.checksum, now);
+        const r = encodeRow(w.record);
+        const scopeId = this.#scopeId(w.record.scope, fresh);
+        if (w.slot) this.#stmt.upsertSlot.run(scopeId, r.kind, r.subject, r.height, r.preimage, r.checksum, now);
+        if (w.signature) this.#stmt.upsertSignature.run(scopeId, r.kind, r.subject, r.checksum, r.signature);
       }
       db.exec('COMMIT');
       for (const [k, id] of fresh) this.#scopeIds.set(k, id);
-      for (const w of writes) this.#cache.set(slotKey(w.scope, w.kind, w.subject), w);
+      for (const w of writes) this.#cache.set(slotKey(w.record.scope, w.record.kind, w.record.subject), w.record);
       return value;
     } catch (err) {
       this.#cache.clear();

@@ -33,9 +33,9 @@ export interface ProtectionStore {
   decide(request: SlotRequest): Promise<ProtectionDecision>;
   /**
    * Keeps a released signature so an identical retry replays it: at once in
-   * memory, durably with the next signature flush (coalesced per slot:
-   * immediately when the store is idle, within SIGNATURE_FLUSH_MS under load,
-   * and at close). Only the latest signature of a slot can ever be replayed.
+   * memory, durably with the next signature flush (SIGNATURE_FLUSH_MS later,
+   * coalesced per slot, and at close). Only the latest signature of a slot
+   * can ever be replayed, so a superseded one is never written.
    */
   recordSignature(request: SlotRequest, signature: Uint8Array): Promise<void>;
   /** Every record (optionally of one chain / some validators), sorted. */
@@ -126,7 +126,43 @@ export function slotsFor(req: SlotRequest, op: 'decide' | 'signature'): SlotRef[
   return [{ scope: req.scope, kind: req.kind, subject: req.subject }];
 }
 
-export type TransactionBody<T> = (rows: ReadonlyMap<string, SlotRecord>) => { writes: SlotRecord[]; value: T };
+/**
+ * A record to store: `slot` when its height or preimage changed (the slot row
+ * is written), `signature` when a signature is to be attached to it (the
+ * signature row is written, tagged with the record's checksum).
+ */
+export interface RowWrite {
+  record: SlotRecord;
+  slot: boolean;
+  signature: boolean;
+}
+
+export type TransactionBody<T> = (rows: ReadonlyMap<string, SlotRecord>) => { writes: RowWrite[]; value: T };
+
+/** Collects the writes of one transaction, one per slot, and keeps the working view of the rows. */
+class WriteSet {
+  readonly working: Map<string, SlotRecord>;
+  readonly #writes = new Map<string, RowWrite>();
+
+  constructor(rows: ReadonlyMap<string, SlotRecord>) {
+    this.working = new Map(rows);
+  }
+
+  put(record: SlotRecord, what: 'slot' | 'signature'): void {
+    const key = recordKey(record);
+    const before = this.#writes.get(key);
+    this.working.set(key, record);
+    this.#writes.set(key, {
+      record,
+      slot: what === 'slot' || (before?.slot ?? false),
+      signature: record.signature !== null && (what === 'signature' || (before?.signature ?? false)),
+    });
+  }
+
+  get writes(): RowWrite[] {
+    return [...this.#writes.values()];
+  }
+}
 
 type StoreOp = { type: 'decide'; request: SlotRequest } | { type: 'signatures' };
 
@@ -135,8 +171,8 @@ interface PendingSignature {
   signature: Uint8Array;
 }
 
-/** Longest a released signature waits, under load, before it is written to the store. */
-export const SIGNATURE_FLUSH_MS = 200;
+/** How long a released signature waits in memory before it is written to the store. */
+export const SIGNATURE_FLUSH_MS = 100;
 
 type OpResult = ProtectionDecision | null;
 
@@ -160,8 +196,9 @@ export abstract class BatchedProtectionStore implements ProtectionStore {
 
   /**
    * Runs `body` in one transaction that holds exclusive locks over the scopes
-   * of `slots`, loads those slots (decoded with decodeRow), stores `writes`
-   * and commits durably before resolving.
+   * of `slots`, loads those slots (decoded with decodeRow, with the signature
+   * whose record checksum matches), stores the writes it returns and commits
+   * durably before resolving.
    */
   protected abstract transact<T>(slots: readonly SlotRef[], body: TransactionBody<T>): Promise<T>;
   protected abstract readRows(filter: ExportFilter): Promise<StoredRow[]>;
@@ -180,13 +217,10 @@ export abstract class BatchedProtectionStore implements ProtectionStore {
     if (this.#closed) return;
     this.#pendingSignatures.set(recordKey(request), { request, signature });
     if (this.#signatureFlush !== 'none') return;
-    if (this.#committer.idle) {
-      this.#queueSignatureFlush();
-    } else {
-      this.#signatureFlush = 'timer';
-      this.#signatureTimer = setTimeout(() => this.#queueSignatureFlush(), SIGNATURE_FLUSH_MS);
-      this.#signatureTimer.unref();
-    }
+    // Not written at once: a slot that moves on within the delay never needs its old signature written.
+    this.#signatureFlush = 'timer';
+    this.#signatureTimer = setTimeout(() => void this.#queueSignatureFlush(), SIGNATURE_FLUSH_MS);
+    this.#signatureTimer.unref();
   }
 
   #queueSignatureFlush(): Promise<void> {
@@ -222,25 +256,20 @@ export abstract class BatchedProtectionStore implements ProtectionStore {
     batchSize.observe({ store: this.backend }, ops.length);
     try {
       return await this.transact(slots, (rows) => {
-        const working = new Map(rows);
-        const writes = new Map<string, SlotRecord>();
-        const put = (rec: SlotRecord): void => {
-          working.set(recordKey(rec), rec);
-          writes.set(recordKey(rec), rec);
-        };
+        const set = new WriteSet(rows);
         // Signatures first: a decision in this batch may replay one.
         for (const p of signatures) {
-          const rec = attachSignature(p.request, p.signature, working.get(recordKey(p.request)));
-          if (rec) put(rec);
+          const rec = attachSignature(p.request, p.signature, set.working.get(recordKey(p.request)));
+          if (rec) set.put(rec, 'signature');
         }
         const value = ops.map((op): OpResult => {
           if (op.type === 'signatures') return null;
           const req = op.request;
-          const outcome = decideRequest(req, (kind, subject) => this.#withPending(working.get(slotKey(req.scope, kind, subject))));
-          if (outcome.write) put(outcome.write);
+          const outcome = decideRequest(req, (kind, subject) => this.#withPending(set.working.get(slotKey(req.scope, kind, subject))));
+          if (outcome.write) set.put(outcome.write, 'slot');
           return outcome.decision;
         });
-        return { writes: [...writes.values()], value };
+        return { writes: set.writes, value };
       });
     } catch (err) {
       storeFailures.inc({ store: this.backend });
@@ -271,19 +300,14 @@ export abstract class BatchedProtectionStore implements ProtectionStore {
     for (const r of records) checkRecordConsistency(r, 'INTERCHANGE_INVALID', `imported record ${recordKey(r)}`);
     try {
       return await this.transact(records, (rows) => {
-        const working = new Map(rows);
-        const writes = new Map<string, SlotRecord>();
+        const set = new WriteSet(rows);
         const summary: ImportSummary = { added: 0, raised: 0, unchanged: 0, blocked: 0 };
         for (const r of records) {
-          const key = recordKey(r);
-          const { outcome, write } = mergeRecord(working.get(key), r);
+          const { outcome, write } = mergeRecord(set.working.get(recordKey(r)), r);
           summary[outcome]++;
-          if (write) {
-            working.set(key, write);
-            writes.set(key, write);
-          }
+          if (write) set.put(write, 'slot');
         }
-        return { writes: [...writes.values()], value: summary };
+        return { writes: set.writes, value: summary };
       });
     } catch (err) {
       throw this.#noteFailure(err);

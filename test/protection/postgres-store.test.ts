@@ -69,6 +69,6 @@ test('postgres: shares a database with other applications; without create, a dat
   const store = await openProtectionStore(url, { create: true });
   await store.close();
   const tables = await cluster.query<{ table_name: string }>('shared', `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`);
-  assert.deepEqual(tables.map((t) => t.table_name), ['accounts', 'qbind_protection_meta', 'qbind_protection_scopes', 'qbind_protection_slots']);
+  assert.deepEqual(tables.map((t) => t.table_name), ['accounts', 'qbind_protection_meta', 'qbind_protection_scopes', 'qbind_protection_signatures', 'qbind_protection_slots']);
   await (await openProtectionStore(url)).close();
 });
