@@ -189,8 +189,9 @@ try {
   console.log('');
   console.log(renderTable(['store', 'instances', 'validators', 'in flight', 'decisions/s', 'avg batch', 'p50 ms', 'p99 ms', 'vs ML-DSA-44 all-core sign'], rows));
   console.log('');
-  console.log('decisions/s: protected sign requests completed per second (durable decision + signature stored for replay);');
-  console.log('p50/p99: latency protection adds to one request at that load (in flight 1 = unloaded). avg batch: requests per transaction (group commit).');
+  console.log('decisions/s: protected sign requests completed per second (request check, durable decision, signature kept for replay');
+  console.log('  and written within 100 ms, coalesced per slot). p50/p99: latency protection adds to one request at that load (in flight 1 =');
+  console.log('  unloaded: about one fsync). avg batch: operations per transaction (group commit).');
   console.log('caveat: the machine may be shared with other work; rates are noisy. Compare ratios measured in the same run.');
 } finally {
   await cluster?.stop();

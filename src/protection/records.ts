@@ -103,6 +103,17 @@ const CHECKSUM_TAG = Buffer.from('qbind-protection-row-v1', 'ascii');
  * it), and leaving it out keeps attaching a signature cheap.
  */
 export function recordChecksum(r: SlotRecord): Buffer {
+  // A record and the one made from it by attaching a signature share their preimage object and checksum.
+  const memo = r.preimage ? checksumMemo.get(r.preimage) : undefined;
+  if (memo && memo.scope === r.scope && memo.kind === r.kind && memo.subject === r.subject && memo.height === r.height) return memo.checksum;
+  const checksum = computeChecksum(r);
+  if (r.preimage) checksumMemo.set(r.preimage, { scope: r.scope, kind: r.kind, subject: r.subject, height: r.height, checksum });
+  return checksum;
+}
+
+const checksumMemo = new WeakMap<Uint8Array, { scope: ProtectionScope; kind: MessageKind; subject: bigint | null; height: bigint; checksum: Buffer }>();
+
+function computeChecksum(r: SlotRecord): Buffer {
   const pre = r.preimage;
   const buf = Buffer.allocUnsafe(CHECKSUM_TAG.length + 8 + 8 + 1 + 1 + 9 + 8 + 5 + (pre ? pre.length : 0));
   let off = CHECKSUM_TAG.copy(buf, 0);
