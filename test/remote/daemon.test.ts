@@ -12,6 +12,7 @@ import { connect } from '../../src/kemtls/index.ts';
 import { encodePreimage, QBIND_DEVNET_CHAIN_ID, type Preimage } from '../../src/preimage/index.ts';
 import { createRemoteSignerClient } from '../../src/remote/remote-signer-client.ts';
 import { decodeSignResponse, encodeSignRequest } from '../../src/remote/wire.ts';
+import { openProtectionStore } from '../../src/protection/index.ts';
 import { SignError, SignerFailureMode, type ValidatorSigner } from '../../src/signer/index.ts';
 import { buildDeployment, PASSPHRASE, runDaemonToExit, startDaemon, type DaemonProcess, type Deployment } from './fixture.ts';
 
@@ -165,10 +166,18 @@ test('metrics and health answer plain HTTP on the signer port; the audit log ver
 test('killed and restarted: the client reconnects, nothing is signed twice', async () => {
   const c = await client('node42', 42n);
   const before = await c.signVote(vote(42n, 50n, 'X'));
-  // The signature is stored for replay after the reply (docs/protection.md, crash windows); a later
-  // decision (another slot: a DAG batch) is committed after it in the one FIFO group-commit queue,
-  // so once this returns the vote's signature is on disk.
-  await c.signBatch(encodePreimage({ kind: 'batch', chainId, authorId: 42n, round: 1n, batchDigest: h('flush') }));
+  // The signature is stored for replay shortly after the reply (docs/protection.md): wait until the
+  // store holds it, reading the daemon's SQLite store the way qbind-protection does.
+  const storePath = join(dep.dir, 'signer-protection.sqlite');
+  const deadline = Date.now() + 10_000;
+  for (let stored = false; !stored; ) {
+    assert.ok(Date.now() < deadline, 'the released signature was stored within 10 s');
+    const store = await openProtectionStore(storePath);
+    const recs = await store.exportRecords();
+    await store.close();
+    stored = recs.some((r) => r.kind === 'vote' && r.scope.validatorId === 42n && r.height === 50n && r.signature !== null);
+    if (!stored) await new Promise((r) => setTimeout(r, 50));
+  }
   const port = daemon.port;
   await daemon.stop('SIGKILL');
   await refusedWith(c.signVote(vote(42n, 52n)), 'UNAVAILABLE');
