@@ -4,7 +4,7 @@ export * from './errors.ts';
 export * from './records.ts';
 export * from './policy.ts';
 export { PROTECTION_SCHEMA_VERSION } from './schema.ts';
-export { BatchedProtectionStore, type ExportFilter, type ImportSummary, type ProtectionStore, type StoreBackend } from './store.ts';
+export { BatchedProtectionStore, SIGNATURE_FLUSH_MS, type ExportFilter, type ImportSummary, type ProtectionStore, type StoreBackend } from './store.ts';
 export { SqliteProtectionStore, type SqliteStoreOptions } from './sqlite-store.ts';
 export { PostgresProtectionStore, type PostgresStoreOptions } from './postgres-store.ts';
 export * from './open-store.ts';

@@ -15,6 +15,7 @@ import {
   openProtectionStore,
   ProtectedSigner,
   ProtectionError,
+  SIGNATURE_FLUSH_MS,
   slotRequestOf,
   type BatchedProtectionStore,
   type ProtectionStore,
@@ -141,6 +142,26 @@ export function protectionStoreSuite(fx: StoreFixture): void {
       const sig = await s.signVote(pre);
       assert.ok(verifySignature(mldsa, key.publicKey, pre, sig));
       assert.equal(hex(await s.signVote(pre)), hex(sig), 'once stored, the signature is replayed');
+    });
+
+    test('a released signature is stored within the flush delay (no close needed) and another instance replays it; probe() checks the store', async () => {
+      const loc = await fx.freshLocation();
+      const a = await open(loc, true);
+      const b = await open(loc);
+      const m = messages(42n);
+      const sa = signerFor(a, 42n, fastKey);
+      const sig = await sa.signVote(m.vote(3n));
+      // The batch at 4 is superseded by the batch at 5 before the flush: the slot keeps the latest signature.
+      await sa.signBatch(m.batch(4n));
+      await sa.signBatch(m.batch(5n));
+      await new Promise((r) => setTimeout(r, SIGNATURE_FLUSH_MS * 3));
+      // Another instance (another connection) sees the stored signature and replays it.
+      assert.equal(hex(await signerFor(b, 42n, fastKey).signVote(m.vote(3n))), hex(sig));
+      const rows = await a.exportRecords();
+      assert.deepEqual(rows.map((r) => [r.kind, r.height, r.signature !== null]), [['vote', 3n, true], ['batch', 5n, true]]);
+      await a.probe();
+      await a.close();
+      await assert.rejects(a.probe(), (e: unknown) => e instanceof ProtectionError && e.code === 'STORE_CLOSED');
     });
 
     test('group commit: concurrent requests of many validators share transactions; every validator is protected', async () => {
