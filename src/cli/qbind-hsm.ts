@@ -4,9 +4,10 @@
 // environment variable hsm.toml names. Exit codes: 0 success, 1 an HSM, key
 // or file problem, 2 bad usage. See docs/hsm.md.
 
-import { Command, CommanderError, Option } from 'commander';
+import { runCli } from './run-cli.ts';
+import { Command, Option } from 'commander';
 import { parseProfileName } from '../config/profiles.ts';
-import { errorMessage, isQbindError, QbindError } from '../errors.ts';
+import { errorMessage, QbindError } from '../errors.ts';
 import { backupToken } from '../hsm/backup.ts';
 import { loadHsmConfig, parseMechanism, signingKeyOf } from '../hsm/config.ts';
 import { connectHsm } from '../hsm/hsm-signer.ts';
@@ -267,26 +268,6 @@ function buildProgram(setCode: (code: number) => void): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let code = 0;
-  const program = buildProgram((c) => (code = c));
-  try {
-    if (argv.length === 0) {
-      program.outputHelp();
-      return 2;
-    }
-    await program.parseAsync(argv, { from: 'user' });
-    return code;
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      return 2;
-    }
-    if (isQbindError(e)) {
-      err(`${NAME}: error [${e.code}]: ${e.message}\n`);
-      return USAGE_CODES.has(e.code) ? 2 : 1;
-    }
-    err(`${NAME}: internal error: ${errorMessage(e)}\n`);
-    return 1;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCli({ name: NAME, argv, build: buildProgram, usageCodes: USAGE_CODES });
 }

@@ -2,7 +2,8 @@
 // §4.1 option A, §6.2, §10.5). A thin shell over src/keystore; exit codes:
 // 0 success, 1 a keystore or key problem, 2 bad usage. See docs/keystore.md.
 
-import { Command, CommanderError, Option } from 'commander';
+import { runCli } from './run-cli.ts';
+import { Command, Option } from 'commander';
 import { parseProfileName, type ProfileName } from '../config/profiles.ts';
 import { errorMessage, isQbindError, QbindError } from '../errors.ts';
 import {
@@ -248,26 +249,6 @@ function buildProgram(setCode: (code: number) => void): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let code = 0;
-  const program = buildProgram((c) => (code = c));
-  try {
-    if (argv.length === 0) {
-      program.outputHelp({ error: true });
-      return 2;
-    }
-    await program.parseAsync(argv, { from: 'user' });
-    return code;
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      return 2;
-    }
-    if (isQbindError(e)) {
-      err(`${NAME}: error [${e.code}]: ${e.message}\n`);
-      return USAGE_CODES.has(e.code) ? 2 : 1;
-    }
-    err(`${NAME}: internal error: ${errorMessage(e)}\n`);
-    return 1;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCli({ name: NAME, argv, build: buildProgram, usageCodes: USAGE_CODES });
 }

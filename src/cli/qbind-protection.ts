@@ -7,8 +7,9 @@
 // problem (nothing was changed), 2 bad usage.
 
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
-import { errorMessage, isQbindError, QbindError } from '../errors.ts';
+import { runCli } from './run-cli.ts';
+import { Command } from 'commander';
+import { errorMessage, QbindError } from '../errors.ts';
 import { writeFileAtomic } from '../fsutil/atomic-write.ts';
 import { parseChainId } from '../preimage/chain-id.ts';
 import { decodeInterchange, exportInterchange, openProtectionStore, type ExportFilter, type ProtectionStore } from '../protection/index.ts';
@@ -125,26 +126,6 @@ function buildProgram(setCode: (c: number) => void): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let code = 0;
-  const program = buildProgram((c) => (code = c));
-  try {
-    if (argv.length === 0) {
-      program.outputHelp({ error: true });
-      return 2;
-    }
-    await program.parseAsync(argv, { from: 'user' });
-    return code;
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      return 2;
-    }
-    if (isQbindError(e)) {
-      err(`${NAME}: error [${e.code}]: ${e.message}\n`);
-      return USAGE_CODES.has(e.code) ? 2 : 1;
-    }
-    err(`${NAME}: internal error: ${errorMessage(e)}\n`);
-    return 1;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCli({ name: NAME, argv, build: buildProgram, usageCodes: USAGE_CODES });
 }
