@@ -12,7 +12,8 @@ import { SUITE_ML_DSA_44 } from '../crypto/suites.ts';
 import { createHsmSigner, type ConnectHsmOptions } from '../hsm/hsm-signer.ts';
 import { checkPassphrasePolicy, createEncryptedFsSigner, KeystoreError, openKeystore, readPassphrase, readPublicKeyFile, scanKeystore } from '../keystore/index.ts';
 import { remoteSignerEndpoint } from './values.ts';
-import type { ValidatorSigner } from '../signer/validator-signer.ts';
+import { createRemoteSignerClient } from '../remote/remote-signer-client.ts';
+import { SignerFailureMode, type ValidatorSigner } from '../signer/validator-signer.ts';
 import type { ProfileName } from './profiles.ts';
 
 export interface UnlockedConsensusKey {
@@ -71,7 +72,7 @@ export interface RemoteBackend {
    * request. Resolves with the signer key's fingerprint.
    */
   probe(endpoint: RemoteSignerEndpoint): Promise<string>;
-  /** A signer that talks to qbind-remote-signer; absent until the node-side client is in this build. */
+  /** A signer that talks to qbind-remote-signer (connects on first use); absent when the client is not in the build. */
   createSigner?: (options: RemoteSignerEndpoint & { validatorId: bigint; chainId: bigint }) => Promise<ValidatorSigner>;
 }
 
@@ -121,13 +122,21 @@ export const keystoreBackend: KeystoreBackend = {
   },
 };
 
-/** The remote signer over src/kemtls. The signing client (createSigner) is not in this build yet. */
+/** The remote signer: the handshake probe over src/kemtls, the signing client of src/remote. */
 export const remoteBackend: RemoteBackend = {
   async probe(endpoint) {
     const { host, port } = remoteSignerEndpoint(endpoint.url);
     const conn = await kemtlsConnect({ host, port, clientKey: endpoint.identity, serverPublicKey: endpoint.signerPublicKey, handshakeTimeoutMs: endpoint.timeoutMs });
     conn.close();
     return publicKeyFingerprint(endpoint.signerPublicKey);
+  },
+  async createSigner(o) {
+    // The client wraps itself in a FailureModeSigner; the factory applies the
+    // configured failure mode around it, so this inner one only passes errors on.
+    return createRemoteSignerClient({
+      url: o.url, validatorId: o.validatorId, identity: o.identity, signerPublicKey: o.signerPublicKey, handshakeTimeoutMs: o.timeoutMs,
+      failureMode: SignerFailureMode.LogAndContinue, failureHooks: { log: () => undefined },
+    });
   },
 };
 
