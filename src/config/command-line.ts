@@ -1,16 +1,17 @@
-// Reads qbind-node's command line: the settings of the table in settings.ts
-// (`--flag value` or `--flag=value`, as the runbook writes them) and the
-// command's own switches (--profile, --config, --validate-only, --output,
-// --print-config, --strict, --check-timeout-ms, --help). Unknown flags, a
-// missing value, a positional argument or one setting given twice with two
-// values are usage errors (ConfigError).
+// Reads qbind-node's command line with node:util parseArgs: the settings of
+// the table in settings.ts (`--flag value` or `--flag=value`, as the runbook
+// writes them) and the command's own switches (--profile, --config,
+// --validate-only, --output, --print-config, --strict, --check-timeout-ms,
+// --help). Unknown flags, a missing value, a positional argument or one
+// setting given twice with two values are usage errors (ConfigError).
 
 import { ConfigError } from './config-error.ts';
 import { DEFAULT_CHECK_TIMEOUT_MS } from './node-config.ts';
 import { parseChoice, parseUint } from './values.ts';
 import { parseProfileName, type ProfileName } from './profiles.ts';
 import { allFlags, closest, settingByFlag, type Setting } from './settings.ts';
-import { isQbindError } from '../errors.ts';
+import { parseArgs } from 'node:util';
+import { errorMessage, isQbindError } from '../errors.ts';
 
 /** One setting given by a flag or a node.toml key, not yet applied. */
 export interface SettingAssignment {
@@ -43,6 +44,34 @@ export function knownNodeFlags(): string[] {
   return [...SWITCHES, ...OWN_VALUED, ...allFlags()];
 }
 
+/** node:util parseArgs over the settings table, its errors turned into ConfigErrors. */
+function tokenize(argv: readonly string[]): { flag: string; value: string | undefined }[] {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
+  for (const f of [...OWN_VALUED, ...allFlags()]) options[f.slice(2)] = { type: 'string', multiple: true };
+  for (const f of SWITCHES) if (f.startsWith('--')) options[f.slice(2)] = { type: 'boolean', multiple: true };
+  options.help = { type: 'boolean', multiple: true, short: 'h' };
+  try {
+    const { tokens } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, tokens: true });
+    return tokens.flatMap((t) => (t.kind === 'option' ? [{ flag: t.rawName === '-h' ? '--help' : t.rawName, value: t.value }] : []));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const message = errorMessage(err);
+    const named = /(?:option|argument) '([^' ]+)/i.exec(message)?.[1] ?? '';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const hint = closest(named, knownNodeFlags());
+      throw new ConfigError('UNKNOWN_FLAG', `unknown flag ${named}${hint ? ` (did you mean ${hint}?)` : ''}`);
+    }
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      throw new ConfigError('UNEXPECTED_ARGUMENT', `unexpected argument '${named}': qbind-node takes only --flags (see --help)`);
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      if (/does not take an argument/.test(message)) throw new ConfigError('BAD_VALUE', `${named} takes no value`);
+      throw new ConfigError('MISSING_VALUE', `${named} needs a value${/ambiguous/.test(message) ? ` (to give a value starting with '-', write ${named}=VALUE)` : ''}`);
+    }
+    throw err;
+  }
+}
+
 export function parseNodeCommandLine(argv: readonly string[]): NodeCommandLine {
   const out: NodeCommandLine = {
     profile: null, configPath: null, validateOnly: false, printConfig: false, strict: false, help: false,
@@ -51,17 +80,8 @@ export function parseNodeCommandLine(argv: readonly string[]): NodeCommandLine {
   const own = new Map<string, string>();
   const seen = new Map<Setting, SettingAssignment>();
 
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    if (!token.startsWith('-') || token === '-' || token === '--') {
-      throw new ConfigError('UNEXPECTED_ARGUMENT', `unexpected argument '${token}': qbind-node takes only --flags (see --help)`);
-    }
-    const eq = token.indexOf('=');
-    const flag = eq > 0 ? token.slice(0, eq) : token;
-    const inline = eq > 0 ? token.slice(eq + 1) : null;
-
-    if ((SWITCHES as readonly string[]).includes(flag)) {
-      if (inline !== null) throw new ConfigError('BAD_VALUE', `${flag} takes no value`);
+  for (const { flag, value } of tokenize(argv)) {
+    if (value === undefined) {
       if (flag === '--validate-only') out.validateOnly = true;
       else if (flag === '--print-config') out.printConfig = true;
       else if (flag === '--strict') out.strict = true;
@@ -69,17 +89,6 @@ export function parseNodeCommandLine(argv: readonly string[]): NodeCommandLine {
       continue;
     }
     const setting = settingByFlag(flag);
-    if (!setting && !(OWN_VALUED as readonly string[]).includes(flag)) {
-      const hint = closest(flag, knownNodeFlags());
-      throw new ConfigError('UNKNOWN_FLAG', `unknown flag ${flag}${hint ? ` (did you mean ${hint}?)` : ''}`);
-    }
-    let value = inline;
-    if (value === null) {
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new ConfigError('MISSING_VALUE', `${flag} needs a value`);
-      value = next;
-      i++;
-    }
     if (!setting) {
       const before = own.get(flag);
       if (before !== undefined && before !== value) throw new ConfigError('DUPLICATE_SETTING', `${flag} given twice ('${before}', '${value}')`);
