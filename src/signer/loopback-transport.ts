@@ -35,16 +35,19 @@ export async function serveSignRequest(signer: ValidatorSigner | undefined, requ
 
 export class LoopbackSignerTransport implements RemoteSignerTransport {
   readonly #signers = new Map<bigint, ValidatorSigner>();
+  #closed = false;
 
   constructor(signers: Iterable<ValidatorSigner>) {
     for (const s of signers) this.#signers.set(s.validatorId, s);
   }
 
-  sendSignRequest(request: RemoteSignRequest): Promise<RemoteSignResponse> {
+  async sendSignRequest(request: RemoteSignRequest): Promise<RemoteSignResponse> {
+    if (this.#closed) return { signature: null, error: { code: 'SIGNER_CLOSED', message: 'loopback signer transport is closed' } };
     return serveSignRequest(this.#signers.get(request.validatorId), request);
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     for (const s of this.#signers.values()) await s.close();
     this.#signers.clear();
   }

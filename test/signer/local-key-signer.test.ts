@@ -54,6 +54,7 @@ test('loopback transport: routes by validator, checks suite and view, maps error
   const mismatch = await transport.sendSignRequest({ validatorId: 42n, suiteId: SUITE_ML_DSA_44, kind: 'vote', view: 9n, preimage: vote(42n, 3n) });
   assert.equal(mismatch.error?.code, 'INVALID_REQUEST');
   await transport.close();
+  await rejectsWith(remote.signVote(vote(42n)), 'SIGNER_CLOSED');
 });
 
 test('failure modes: exit-on-failure exits 1 on backend failure, refusals never exit', async () => {
