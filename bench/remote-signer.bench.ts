@@ -24,7 +24,8 @@
 // Options (after `--`): --phase-seconds (default 10, per table row),
 // --rounds (5), --in-flight (64), --soak-seconds (20; the issue's "few
 // minutes" is 180), --daemon-threadpool N (UV_THREADPOOL_SIZE of the daemon;
-// default Node's 4).
+// default Node's 4), --daemon-cpu-prof DIR (the daemon writes a V8 CPU
+// profile of its main thread there when it stops).
 
 import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -52,6 +53,7 @@ const { values: opts } = parseArgs({
     'in-flight': { type: 'string', default: '64' },
     'soak-seconds': { type: 'string', default: '20' },
     'daemon-threadpool': { type: 'string' },
+    'daemon-cpu-prof': { type: 'string' },
   },
   strict: true,
 });
@@ -70,6 +72,10 @@ const IN_FLIGHT = Math.floor(numberOption('in-flight', opts['in-flight'], 1, 102
 const soakMs = numberOption('soak-seconds', opts['soak-seconds'], 2, 86_400) * 1000;
 const daemonPool = opts['daemon-threadpool'] === undefined ? null : Math.floor(numberOption('daemon-threadpool', opts['daemon-threadpool'], 1, 1024));
 const sliceMs = phaseMs / ROUNDS;
+/** Environment the daemon gets on top of this process's. */
+const daemonEnv: Record<string, string> = {};
+if (daemonPool !== null) daemonEnv.UV_THREADPOOL_SIZE = String(daemonPool);
+if (opts['daemon-cpu-prof'] !== undefined) daemonEnv.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${opts['daemon-cpu-prof']}`.trim();
 
 const VALIDATORS = Array.from({ length: 8 }, (_, i) => BigInt(101 + i));
 const SIG_BYTES = 2420;
@@ -270,12 +276,14 @@ let exitCode = 0;
 try {
   progress('building the deployment (keystores, remote_signer.toml) and starting the daemon...');
   dep = await buildDeployment({ validators: VALIDATORS, clients: [{ name: 'bench', validators: VALIDATORS }], rateLimitRps: 0 });
-  // The fixture passes this process's environment to the daemon: set the pool size for that one spawn only.
-  const savedPool = process.env.UV_THREADPOOL_SIZE;
-  if (daemonPool !== null) process.env.UV_THREADPOOL_SIZE = String(daemonPool);
+  // The fixture passes this process's environment to the daemon (spawned synchronously): set daemonEnv for that one spawn only.
+  const saved = Object.keys(daemonEnv).map((k) => [k, process.env[k]] as const);
+  Object.assign(process.env, daemonEnv);
   const starting = startDaemon(dep.configPath, ['--init-protection-store']);
-  if (savedPool === undefined) delete process.env.UV_THREADPOOL_SIZE;
-  else process.env.UV_THREADPOOL_SIZE = savedPool;
+  for (const [k, v] of saved) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
   const running = await starting;
   daemon = running;
   const identity = await dep.nodeIdentity('bench');
@@ -367,19 +375,20 @@ try {
     const u = p.usage!;
     const daemonCpu = u.main + u.pool + u.daemonOther;
     // Were both CPU-bound on the same CPU, end to end could reach at most raw rate x raw CPU/signature / e2e CPU/signature.
-    const ceiling = (rawPool.result.okPerSecond / reference) * (rawCpuPerSig / p.perSig(p.totalCpu));
+    const ceiling = (cpuPerSig: number): string => (withCeiling ? ((rawPool.result.okPerSecond / reference) * (rawCpuPerSig / cpuPerSig)).toFixed(2) : '-');
     return [
       p.label, (u.machine / u.wall).toFixed(2), (daemonCpu / u.wall).toFixed(2), (u.client / u.wall).toFixed(2), ((u.machine - daemonCpu - u.client) / u.wall).toFixed(2),
       ms(p.perSig(u.main)), ms(p.perSig(u.pool)), ms(p.perSig(u.daemonOther)), ms(p.perSig(u.client)), ms(p.perSig(p.totalCpu)),
-      withCeiling ? ceiling.toFixed(2) : '-',
+      ceiling(p.perSig(p.totalCpu)), ceiling(p.perSig(daemonCpu)),
     ];
   };
   const e2ePhases = [e2eOne, e2eAll, ...latencyPhases.map((l) => l.e2e)];
   console.log(renderTable(
-    ['where the CPU went', 'machine busy (cores)', 'daemon (cores)', 'this process (cores)', 'other jobs (cores)', 'daemon main ms/sig', 'daemon pool ms/sig', 'daemon other ms/sig', 'this process ms/sig', 'total ms/sig', 'CPU-bound ceiling vs reference'],
+    ['where the CPU went', 'machine busy (cores)', 'daemon (cores)', 'this process (cores)', 'other jobs (cores)', 'daemon main ms/sig', 'daemon pool ms/sig', 'daemon other ms/sig', 'this process ms/sig', 'total ms/sig', 'CPU-bound ceiling vs reference', 'same, daemon alone'],
     [cpuRow(rawThreads, false), cpuRow(rawPool, false), ...e2ePhases.map((p) => cpuRow(p, p === e2eOne || p === e2eAll))],
   ));
-  console.log('ms/sig: CPU time per successful signature. Ceiling: the ratio end to end would reach if it and the raw pool were CPU-bound on the same CPU.');
+  console.log('ms/sig: CPU time per successful signature. Ceiling: the ratio end to end would reach if it and the raw pool were CPU-bound on the same');
+  console.log('CPU; "daemon alone" leaves out this process (in production the node runs on another machine).');
   console.log('');
   const mean = ([sum, count]: [number, number], scale = 1): string => (count > 0 ? ((sum / count) * scale).toFixed(2) : '-');
   console.log(renderTable(
