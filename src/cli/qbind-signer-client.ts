@@ -5,9 +5,10 @@
 // verified, 1 refused or failed, 2 usage.
 
 import { createHash } from 'node:crypto';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
+import { runCli } from './run-cli.ts';
 import { publicKeyFingerprint, suiteById, SUITE_ML_DSA_44, verifySignature } from '../crypto/index.ts';
-import { errorMessage } from '../errors.ts';
+import { QbindError } from '../errors.ts';
 import { openKeystore, readPassphrase, readPublicKeyFile } from '../keystore/index.ts';
 import { createLogger } from '../log/logger.ts';
 import { encodePreimage, MESSAGE_KINDS, type MessageKind, type Preimage } from '../preimage/index.ts';
@@ -20,7 +21,7 @@ const NAME = 'qbind-signer-client';
 function hash32(hex: string | undefined, label: string): Uint8Array {
   if (hex === undefined) return createHash('sha3-256').update(label).digest();
   const h = hex.replace(/^0x/i, '');
-  if (!/^[0-9a-fA-F]{64}$/.test(h)) throw new CommanderError(2, 'usage', `${NAME}: --block-hash must be 32 bytes of hex`);
+  if (!/^[0-9a-fA-F]{64}$/.test(h)) throw new QbindError('USAGE', '--block-hash must be 32 bytes of hex');
   return Buffer.from(h, 'hex');
 }
 
@@ -36,7 +37,7 @@ function preimageFor(kind: MessageKind, chainId: bigint, id: bigint, view: bigin
 
 async function run(kind: MessageKind, o: { config: string; view?: string; blockHash?: string }): Promise<number> {
   const config = loadSignerClientConfig(o.config);
-  if (o.view !== undefined && !/^[1-9][0-9]{0,18}$/.test(o.view)) throw new CommanderError(2, 'usage', `${NAME}: --view must be a positive integer`);
+  if (o.view !== undefined && !/^[1-9][0-9]{0,18}$/.test(o.view)) throw new QbindError('USAGE', '--view must be a positive integer');
   // Default view: the current second, so that repeated demo runs ask for new views.
   const view = o.view !== undefined ? BigInt(o.view) : BigInt(Math.floor(Date.now() / 1000));
   const passphrase = config.passphraseEnv || config.passphraseFile
@@ -73,29 +74,20 @@ async function run(kind: MessageKind, o: { config: string; view?: string; blockH
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let result: Promise<number> = Promise.resolve(2);
-  const program = new Command(NAME)
+function buildProgram(setCode: (code: number) => void): Command {
+  return new Command(NAME)
     .description('ask a qbind-remote-signer for a signature over KEMTLS and verify it')
     .requiredOption('--config <path>', 'client.toml')
     .option('--view <n>', 'view (or DAG round); default: the current unix second')
     .option('--block-hash <hex>', 'block hash / batch digest (default: derived from the view)')
     .argument('<kind>', `message kind: ${MESSAGE_KINDS.join(', ')}`)
     .exitOverride()
-    .action((kind: string, o: { config: string; view?: string; blockHash?: string }) => {
-      if (!(MESSAGE_KINDS as readonly string[]).includes(kind)) throw new CommanderError(2, 'usage', `${NAME}: unknown kind '${kind}' (known: ${MESSAGE_KINDS.join(', ')})`);
-      result = run(kind as MessageKind, o);
+    .action(async (kind: string, o: { config: string; view?: string; blockHash?: string }) => {
+      if (!(MESSAGE_KINDS as readonly string[]).includes(kind)) throw new QbindError('USAGE', `unknown kind '${kind}' (known: ${MESSAGE_KINDS.join(', ')})`);
+      setCode(await run(kind as MessageKind, o));
     });
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return await result;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed') return 0;
-      if (err.code === 'usage') process.stderr.write(err.message + '\n');
-      return 2;
-    }
-    process.stderr.write(`${NAME}: ${errorMessage(err)}\n`);
-    return 1;
-  }
+}
+
+export function main(argv: string[]): Promise<number> {
+  return runCli({ name: NAME, argv, build: buildProgram, usageCodes: new Set(['USAGE']) });
 }
