@@ -91,23 +91,30 @@ export async function openLoop(request: Request, ratePerSecond: number, duration
   const tally = new Tally(options);
   const total = Math.max(1, Math.floor((ratePerSecond * durationMs) / 1000));
   const interval = 1000 / ratePerSecond;
-  const running: Promise<void>[] = [];
+  // Counts requests in flight rather than keeping their promises: a long run (a soak) must not grow memory.
+  let outstanding = 0;
+  let allStarted = false;
+  let finish = (): void => {};
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const settle = (): void => {
+    if (--outstanding === 0 && allStarted) finish();
+  };
   const start = performance.now();
   let seq = 0;
-  await new Promise<void>((resolve) => {
-    const tick = (): void => {
-      const now = performance.now();
-      const due = Math.min(total, Math.floor((now - start) / interval) + 1);
-      while (seq < due) {
-        const s = seq++;
-        running.push(tally.track(request, s, start + s * interval));
-      }
-      if (seq >= total) return resolve();
-      setTimeout(tick, Math.max(0, start + seq * interval - performance.now()));
-    };
-    tick();
-  });
-  await Promise.all(running);
+  const tick = (): void => {
+    const now = performance.now();
+    const due = Math.min(total, Math.floor((now - start) / interval) + 1);
+    while (seq < due) {
+      const s = seq++;
+      outstanding++;
+      void tally.track(request, s, start + s * interval).then(settle);
+    }
+    if (seq < total) return void setTimeout(tick, Math.max(0, start + seq * interval - performance.now()));
+    allStarted = true;
+    if (outstanding === 0) finish();
+  };
+  tick();
+  await finished;
   return tally.result(seq, (performance.now() - start) / 1000);
 }
 
