@@ -427,6 +427,7 @@ try {
     memRow('this process heapUsed', (s) => s.clientHeap),
     memRow('this process RSS', (s) => s.clientRss),
   ]));
+  console.log(`daemon RSS samples (MiB, every ${sampleMs / 1000} s): ${memory.map((m) => mib(m.daemonRss)).join(' ')}`);
   console.log('');
   const best = Math.max(e2eOne.result.okPerSecond, e2eAll.result.okPerSecond) / reference;
   console.log(`goals: end-to-end rate >= 0.9 x reference: ${goal(best >= 0.9)} (best ${best.toFixed(2)}); p99 added <= 1 ms at 50%: ${goal(added99At50 <= 1)} (${ms(added99At50)} ms)`);
