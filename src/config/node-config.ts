@@ -62,6 +62,13 @@ export interface SignerConfig {
   /** Keystore folder with this node's p2p_identity.key, the KEMTLS client key (default <data_dir>/keystore). */
   identityKeystorePath: string | null;
   hsmConfigPath: string | null;
+  /**
+   * Double-sign protection store of the local signer modes (encrypted-fs,
+   * hsm-pkcs11, loopback-testing): a file, sqlite:PATH or postgres:// URL
+   * (default <data_dir>/signer-protection.sqlite). remote-signer is protected
+   * by the daemon's own store.
+   */
+  protectionStore: string | null;
 }
 
 export interface SnapshotConfig {
@@ -125,7 +132,9 @@ export function usesKeystore(config: NodeConfig): boolean {
  * Fills the paths derived from data_dir when they were not set:
  * snapshot_config.dir = <data_dir>/snapshots and, for encrypted-fs,
  * signer.keystore_path = <data_dir>/keystore (the runbook's layout), and for
- * remote-signer signer.identity_keystore_path = <data_dir>/keystore. Returns
+ * remote-signer signer.identity_keystore_path = <data_dir>/keystore, and for
+ * the local signer modes signer.protection_store =
+ * <data_dir>/signer-protection.sqlite. Returns
  * the keys it filled.
  */
 export function deriveDefaultPaths(config: NodeConfig): string[] {
@@ -142,6 +151,10 @@ export function deriveDefaultPaths(config: NodeConfig): string[] {
   if (config.signer.identityKeystorePath === null && config.signer.mode === SignerMode.RemoteSigner) {
     config.signer.identityKeystorePath = join(config.dataDir, 'keystore');
     filled.push('signer.identity_keystore_path');
+  }
+  if (config.signer.protectionStore === null && config.signer.mode !== null && config.signer.mode !== SignerMode.RemoteSigner) {
+    config.signer.protectionStore = join(config.dataDir, 'signer-protection.sqlite');
+    filled.push('signer.protection_store');
   }
   return filled;
 }

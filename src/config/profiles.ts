@@ -115,6 +115,7 @@ export function profileDefaults(profile: ProfileName): NodeConfig {
       remoteSignerPublicKeyPath: null,
       identityKeystorePath: null,
       hsmConfigPath: null,
+      protectionStore: null,
     },
     // Runbook §5.1 (interval 50,000, 5 snapshots) and §5.4 (validator retain height 500,000).
     snapshot: { enabled: r.snapshots, dir: null, intervalBlocks: 50_000, maxSnapshots: 5, fastSyncSnapshotDir: null },

@@ -110,6 +110,8 @@ export const SETTINGS: readonly Setting[] = [
     path((c, v) => { c.signer.identityKeystorePath = v; }), (c) => c.signer.identityKeystorePath, ['identity_keystore_path']),
   def('signer.hsm_config_path', ['--hsm-config-path', '--hsm-config'], 'string', 'hsm.toml of the PKCS#11 signer',
     path((c, v) => { c.signer.hsmConfigPath = v; }), (c) => c.signer.hsmConfigPath, ['hsm_config_path']),
+  def('signer.protection_store', ['--signer-protection-store'], 'string', 'double-sign protection store of the local signer modes: file, sqlite:PATH or postgres:// URL (default <data_dir>/signer-protection.sqlite)',
+    (c, t) => { c.signer.protectionStore = t; }, (c) => c.signer.protectionStore, ['protection_store']),
 
   // ---- snapshots, runbook §5.1, §5.3 ----
   def('snapshot_config.enabled', ['--enable-snapshots'], 'boolean', 'take snapshots (invariant 13)',

@@ -1,6 +1,7 @@
 // The one place node code gets its ValidatorSigner: from a NodeConfig, the
 // signer of its mode (loopback-testing, encrypted-fs, remote-signer,
-// hsm-pkcs11) wrapped in a FailureModeSigner with its failure mode. It
+// hsm-pkcs11), behind double-sign protection for the local modes, wrapped in
+// a FailureModeSigner with its failure mode. It
 // refuses what validate_mainnet_invariants forbids for the signer (loopback
 // on MainNet, log-and-continue on MainNet), a mode whose settings are missing,
 // and a mode whose backend is not in this build.
@@ -14,6 +15,7 @@ import { FailureModeSigner, type FailureModeHooks } from '../signer/failure-mode
 import { LocalKeySigner } from '../signer/local-key-signer.ts';
 import { LoopbackSignerTransport } from '../signer/loopback-transport.ts';
 import { TransportSigner } from '../signer/transport-signer.ts';
+import { openProtectionStore, ProtectedSigner } from '../protection/index.ts';
 import { SignerFailureMode, SignerMode, type ValidatorSigner } from '../signer/validator-signer.ts';
 import type { SigningKeyPair } from '../crypto/signing-key.ts';
 import { BACKEND_NAMES, builtInBackends, type SignerBackends } from './backends.ts';
@@ -31,6 +33,12 @@ export interface SignerFactoryDeps {
   failureHooks?: FailureModeHooks;
   /** loopback-testing without a keystore path: sign with this key instead of a fresh one. */
   loopbackKey?: SigningKeyPair;
+  /**
+   * Create the protection store when it does not exist: the validator's very
+   * first start only (as qbind-remote-signer --init-protection-store). Default
+   * false: a missing store is an error, never a silent fresh start.
+   */
+  createProtectionStore?: boolean;
   logger?: Logger;
 }
 
@@ -54,6 +62,33 @@ async function loopbackSigner(config: NodeConfig, validatorId: bigint, deps: Sig
   }
   const local = new LocalKeySigner({ validatorId, chainId, key });
   return new TransportSigner(validatorId, local.suiteId, new LoopbackSignerTransport([local]));
+}
+
+/**
+ * Double-sign protection for the local modes (the remote signer keeps its
+ * own): every request is decided and recorded durably in the node's store
+ * before the key signs. Without a store (no data_dir, no
+ * signer.protection_store) only DevNet and TestNet Alpha may sign, with a
+ * warning; elsewhere it is an error (fail closed).
+ */
+async function withProtection(inner: ValidatorSigner, config: NodeConfig, deps: SignerFactoryDeps, logger: Logger): Promise<ValidatorSigner> {
+  const location = config.signer.protectionStore;
+  const network = targetNetwork(config);
+  if (location === null) {
+    if (config.profile === 'devnet-v0' || config.profile === 'testnet-alpha') {
+      logger.warn('no double-sign protection store (set data_dir or signer.protection_store): this signer does not refuse conflicting messages', { validator: inner.validatorId, network });
+      return inner;
+    }
+    await inner.close().catch(() => undefined);
+    throw new ConfigError('SIGNER_CONFIG_INCOMPLETE', `signer mode ${config.signer.mode} on ${config.profile} needs a double-sign protection store: set data_dir (default <data_dir>/signer-protection.sqlite) or signer.protection_store`);
+  }
+  try {
+    const store = await openProtectionStore(location, { create: deps.createProtectionStore ?? false });
+    return new ProtectedSigner(inner, store, { chainId: chainIdOf(config), logger, ownsStore: true });
+  } catch (err) {
+    await inner.close().catch(() => undefined);
+    throw err;
+  }
 }
 
 /**
@@ -116,6 +151,7 @@ export async function createValidatorSigner(config: NodeConfig, deps: SignerFact
     await inner.close().catch((err: unknown) => logger.error('closing a mismatched signer failed', { error: errorMessage(err) }));
     throw new ConfigError('SIGNER_CONFIG_INCOMPLETE', `the ${mode} signer signs for validator ${inner.validatorId}, but validator_id is ${validatorId}`);
   }
-  logger.info('validator signer ready', { mode, failure_mode: config.signer.failureMode, validator: validatorId, network });
-  return new FailureModeSigner(inner, config.signer.failureMode, deps.failureHooks);
+  const protectedSigner = mode === SignerMode.RemoteSigner ? inner : await withProtection(inner, config, deps, logger);
+  logger.info('validator signer ready', { mode, failure_mode: config.signer.failureMode, validator: validatorId, network, protection: config.signer.protectionStore === null ? 'none' : 'on' });
+  return new FailureModeSigner(protectedSigner, config.signer.failureMode, deps.failureHooks);
 }

@@ -19,6 +19,8 @@ export interface ProtectedSignerOptions {
   /** Which key this signer is (default 'consensus'); protection state is kept per chain, validator and role. */
   keyRole?: string;
   logger?: Logger;
+  /** Close the store with this signer (a signer that opened a store of its own). Default false: the store is shared. */
+  ownsStore?: boolean;
 }
 
 export class ProtectedSigner extends PreimageSigner {
@@ -26,6 +28,7 @@ export class ProtectedSigner extends PreimageSigner {
   readonly #store: ProtectionStore;
   readonly #scope: ProtectionScope;
   readonly #log: Logger;
+  readonly #ownsStore: boolean;
   /** Identical requests in flight share one decision and one signature. */
   readonly #inflight = new Map<string, Promise<Uint8Array>>();
   #closed = false;
@@ -38,6 +41,7 @@ export class ProtectedSigner extends PreimageSigner {
     this.#store = store;
     this.#scope = { chainId: options.chainId, validatorId: inner.validatorId, keyRole: role };
     this.#log = (options.logger ?? createLogger()).child({ component: 'protection', validator: inner.validatorId, role });
+    this.#ownsStore = options.ownsStore ?? false;
   }
 
   get validatorId(): bigint {
@@ -102,9 +106,14 @@ export class ProtectedSigner extends PreimageSigner {
     }
   }
 
-  /** Closes the inner signer; the store is shared and closed by its owner. */
+  /** Closes the inner signer, and the store when this signer owns it (else its owner closes it). */
   async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
-    await this.#inner.close();
+    try {
+      await this.#inner.close();
+    } finally {
+      if (this.#ownsStore) await this.#store.close();
+    }
   }
 }

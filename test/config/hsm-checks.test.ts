@@ -106,7 +106,7 @@ test('19 passes and the factory signs on an ML-DSA-44 token key (PKCS#11 3.2 ML-
   assert.equal(check19(r).status, 'passed');
   assert.equal(r.valid, true);
 
-  const signer = await createValidatorSigner(nodeConfigFromArgs(argv), { backends, env: { QBIND_HSM_PIN: PIN }, logger: quiet });
+  const signer = await createValidatorSigner(nodeConfigFromArgs(argv), { backends, env: { QBIND_HSM_PIN: PIN }, logger: quiet, createProtectionStore: true });
   assert.equal(signer.failureMode, 'exit-on-failure');
   const preimage = encodePreimage({ kind: 'vote', chainId: QBIND_MAINNET_CHAIN_ID, view: 12n, blockHash: new Uint8Array(32).fill(3), voterId: 42n });
   const sig = await signer.signVote(preimage);

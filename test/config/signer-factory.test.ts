@@ -6,7 +6,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKey, suiteById, SUITE_ML_DSA_44, verifySignature } from '../../src/crypto/index.ts';
@@ -59,10 +59,12 @@ test('exit-on-failure ends the process (exit 1) on a backend failure; log-and-co
   const dir = join(root, 'failure-mode-keys');
   await generateKeystore({ dir, validatorId: 9n, roles: ['consensus'], passphrase: PASS, profile: 'testnet-beta', iterations: 1000, onWarning: () => undefined });
   for (const [mode, exits] of [['exit-on-failure', [1]], ['log-and-continue', []]] as const) {
-    const config = nodeConfigFromArgs(['--profile', 'testnet-beta', '--validator-id', '9', '--keystore-path', dir, '--signer-failure-mode', mode]);
+    const dataDir = join(root, `data-${mode}`);
+    mkdirSync(dataDir);
+    const config = nodeConfigFromArgs(['--profile', 'testnet-beta', '--validator-id', '9', '--keystore-path', dir, '--signer-failure-mode', mode, '--data-dir', dataDir]);
     const seen: number[] = [];
     const lines: string[] = [];
-    const signer = await createValidatorSigner(config, { logger: quiet, env: { QBIND_KEYSTORE_PASSPHRASE: PASS }, failureHooks: { exit: (c) => seen.push(c), log: (l) => lines.push(l) } });
+    const signer = await createValidatorSigner(config, { logger: quiet, env: { QBIND_KEYSTORE_PASSPHRASE: PASS }, createProtectionStore: true, failureHooks: { exit: (c) => seen.push(c), log: (l) => lines.push(l) } });
     assert.equal(signer.failureMode, mode);
     await signer.signVote(vote(QBIND_TESTNET_CHAIN_ID, 9n)); // works
     await signer.close(); // the key is gone: SIGNER_CLOSED is a backend failure
@@ -89,13 +91,26 @@ test('loopback-testing with a DevNet keystore (design doc §6.2 --keystore-path)
 test('encrypted-fs: opens the keystore with the passphrase from the variable the config names', async () => {
   const dir = join(root, 'beta-keys');
   const gen = await generateKeystore({ dir, validatorId: 42n, roles: ['consensus', 'p2p-identity'], passphrase: PASS, profile: 'testnet-beta', iterations: 1000, onWarning: () => undefined });
-  const config = nodeConfigFromArgs(['--profile', 'testnet-beta', '--signer-mode', 'encrypted-fs', '--signer-keystore-path', dir, '--validator-id', '42', '--keystore-passphrase-env', 'MY_PASS']);
-  const signer = await createValidatorSigner(config, { logger: quiet, env: { MY_PASS: PASS } });
+  const store = join(root, 'beta-protection.sqlite');
+  const config = nodeConfigFromArgs(['--profile', 'testnet-beta', '--signer-mode', 'encrypted-fs', '--signer-keystore-path', dir, '--validator-id', '42', '--keystore-passphrase-env', 'MY_PASS', '--signer-protection-store', store]);
+  // No protection store yet and no permission to create one: refused, never a silent fresh start.
+  await assert.rejects(createValidatorSigner(config, { logger: quiet, env: { MY_PASS: PASS } }), (e: unknown) => e instanceof Error && /STORE_MISSING|does not exist|missing/i.test(`${(e as { code?: string }).code} ${e.message}`));
+  const signer = await createValidatorSigner(config, { logger: quiet, env: { MY_PASS: PASS }, createProtectionStore: true });
   const sig = await signer.signVote(vote(QBIND_TESTNET_CHAIN_ID, 42n));
   assert.ok(verifySignature(suite, gen.keys[0]!.publicKey, vote(QBIND_TESTNET_CHAIN_ID, 42n), sig));
+  // The factory's signer is behind double-sign protection: a conflicting vote at the same view is refused,
+  // also after a restart over the same store.
+  const conflicting = encodePreimage({ kind: 'vote', chainId: QBIND_TESTNET_CHAIN_ID, view: 5n, blockHash: new Uint8Array(32).fill(9), voterId: 42n });
+  await assert.rejects(signer.signVote(conflicting), (e: unknown) => e instanceof SignError && e.code === 'DOUBLE_SIGN_REFUSED');
   await signer.close();
+  const restarted = await createValidatorSigner(config, { logger: quiet, env: { MY_PASS: PASS } });
+  await assert.rejects(restarted.signVote(conflicting), (e: unknown) => e instanceof SignError && e.code === 'DOUBLE_SIGN_REFUSED');
+  await restarted.close();
+  // TestNet Beta without any store location (no data_dir, no signer.protection_store) does not start.
+  const noStore = nodeConfigFromArgs(['--profile', 'testnet-beta', '--signer-mode', 'encrypted-fs', '--signer-keystore-path', dir, '--validator-id', '42', '--keystore-passphrase-env', 'MY_PASS']);
+  await assert.rejects(createValidatorSigner(noStore, { logger: quiet, env: { MY_PASS: PASS } }), /needs a double-sign protection store/);
   await assert.rejects(createValidatorSigner(config, { logger: quiet, env: {} }), (e: unknown) => e instanceof Error && /MY_PASS is not set/.test(e.message) && !e.message.includes(PASS));
-  await assert.rejects(createValidatorSigner(config, { logger: quiet, env: { MY_PASS: 'not the passphrase at all' } }), (e: unknown) => e instanceof Error && !e.message.includes('not the passphrase'));
+  await assert.rejects(createValidatorSigner(config, { logger: quiet, env: { MY_PASS: 'not the passphrase at all' } }), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'WRONG_PASSPHRASE' && !e.message.includes('not the passphrase'));
 });
 
 test('refusals: loopback and log-and-continue on MainNet, missing settings, no signer mode', async () => {
@@ -120,7 +135,6 @@ test('a mode whose backend is not in this build is refused with SIGNER_NOT_AVAIL
   for (const [argv, what] of cases) {
     await refuses(createValidatorSigner(nodeConfigFromArgs([...base, ...argv]), { logger: quiet, backends: none }), 'SIGNER_NOT_AVAILABLE', new RegExp(`not available in this build: the ${what.replace(/[#.]/g, '.')}`));
   }
-  // What this build really has: remote is not wired yet; report it if that changes.
-  if (!built.remote?.createSigner) await refuses(createValidatorSigner(nodeConfigFromArgs([...base, ...cases[0]![0]]), { logger: quiet }), 'SIGNER_NOT_AVAILABLE', /remote signer client/);
-  if (!built.hsm) await refuses(createValidatorSigner(nodeConfigFromArgs([...base, ...cases[1]![0]]), { logger: quiet }), 'SIGNER_NOT_AVAILABLE', /HSM/);
+  // This build has every backend.
+  assert.ok(built.remote?.createSigner && built.hsm && built.keystore);
 });
