@@ -77,9 +77,13 @@ const CREATE_LOCK = '8170201384489414255';
 const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock detected
 const MAX_ATTEMPTS = 5;
 
-/** A URL without its password (user:password@ and ?password=), for messages. */
+/**
+ * A URL without its password (user:password@ and ?password=), for messages.
+ * The userinfo ends at the LAST '@' before the path, as URL parsers (and pg) read it,
+ * so a password containing '@' is hidden whole.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^@/?#]*@/i, '$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^/?#]*@/i, '$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
 }
 
 function pgDetail(err: unknown): string {

@@ -217,7 +217,11 @@ export abstract class BatchedProtectionStore implements ProtectionStore {
     if (this.#closed) return;
     this.#pendingSignatures.set(recordKey(request), { request, signature });
     if (this.#signatureFlush !== 'none') return;
-    // Not written at once: a slot that moves on within the delay never needs its old signature written.
+    this.#scheduleSignatureFlush();
+  }
+
+  /** Not written at once: a slot that moves on within the delay never needs its old signature written. */
+  #scheduleSignatureFlush(): void {
     this.#signatureFlush = 'timer';
     this.#signatureTimer = setTimeout(() => void this.#queueSignatureFlush(), SIGNATURE_FLUSH_MS);
     this.#signatureTimer.unref();
@@ -232,6 +236,8 @@ export abstract class BatchedProtectionStore implements ProtectionStore {
       () => undefined, // the batch failed: its requests were refused; a lost signature only means a retry signs again
     ).finally(() => {
       this.#signatureFlush = 'none';
+      // Signatures recorded while this flush's transaction ran were not in it: schedule them.
+      if (this.#pendingSignatures.size > 0 && !this.#closed) this.#scheduleSignatureFlush();
     });
   }
 

@@ -56,7 +56,10 @@ test('postgres: refuses a server running with fsync=off', async () => {
 test('postgres: an unreachable server or a missing database is STORE_UNREADABLE, and the password never shows', async () => {
   const e1 = await refusesToOpen(`postgresql://qbind:s3cretpw@/nodb?host=${encodeURIComponent(cluster.dir)}`, 'STORE_UNREADABLE', /cannot be reached or read/);
   const e2 = await refusesToOpen(`postgresql://qbind:s3cretpw@/x?host=${encodeURIComponent(cluster.dir + '/nowhere')}`, 'STORE_UNREADABLE');
-  for (const e of [e1, e2]) {
+  // A password with '@' in it (URL parsers split userinfo at the last '@'): no part of it may show.
+  const e3 = await refusesToOpen(`postgresql://qbind:s3cret@pw@/nodb?host=${encodeURIComponent(cluster.dir)}`, 'STORE_UNREADABLE');
+  assert.ok(!e3.message.includes('s3cret') && !e3.message.includes('@pw'), e3.message);
+  for (const e of [e1, e2, e3]) {
     assert.ok(!e.message.includes('s3cretpw'), e.message);
     assert.match(e.message, /qbind:\*\*\*@/);
   }
