@@ -18,6 +18,7 @@ import type { HsmKeyInfo, Pkcs11Provider } from '../hsm/provider.ts';
 import { hsmStatus, statusText } from '../hsm/status.ts';
 import { parseKeyRole, readPassphrase } from '../keystore/index.ts';
 import { createLogger } from '../log/logger.ts';
+import { isEnvVarName } from '../config/env-var-name.ts';
 
 const NAME = 'qbind-hsm';
 const DEFAULT_CONFIG = '/etc/qbind/hsm.toml';
@@ -97,7 +98,7 @@ async function runInit(o: InitOptions): Promise<number> {
   if (o.backend !== 'pkcs11') throw usage(`--backend ${o.backend} is not supported: qbind-hsm drives PKCS#11 tokens only (cloud HSMs through their PKCS#11 libraries)`);
   const slotId = intArg('--slot', o.slot);
   if (o.tokenLabel === undefined && slotId === undefined) throw usage('name the token: --token-label LABEL (or --slot N)');
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.pinEnv)) throw usage(`--pin-env '${o.pinEnv}' is not an environment variable name`);
+  if (!isEnvVarName(o.pinEnv)) throw usage('--pin-env takes the NAME of an environment variable (letters, digits, _); the value given is not shown, in case it is the PIN itself');
   let mechanism: number | undefined;
   try {
     mechanism = o.mechanism === undefined ? undefined : parseMechanism(o.mechanism, '--mechanism');

@@ -19,7 +19,7 @@ import { errorJson, generatedText, scanJson, scanText, unlockedJson, unlockedTex
 import { selfTestKeystore } from '../keystore/self-test.ts';
 
 const NAME = 'qbind-keygen';
-const USAGE_CODES = new Set(['USAGE', 'BAD_PROFILE', 'BAD_VALIDATOR_ID', 'BAD_ITERATIONS', 'BAD_KEY_ROLE', 'PASSPHRASE_SOURCE']);
+const USAGE_CODES = new Set(['USAGE', 'BAD_PROFILE', 'BAD_VALIDATOR_ID', 'BAD_ITERATIONS', 'BAD_KEY_ROLE', 'PASSPHRASE_SOURCE', 'BAD_ENV_VAR_NAME']);
 
 const out = (s: string): void => void process.stdout.write(s);
 const err = (s: string): void => void process.stderr.write(s);

@@ -10,7 +10,7 @@ import type { SigningKeyPair } from '../crypto/signing-key.ts';
 import { connect as kemtlsConnect } from '../kemtls/index.ts';
 import { SUITE_ML_DSA_44 } from '../crypto/suites.ts';
 import { createHsmSigner, type ConnectHsmOptions } from '../hsm/hsm-signer.ts';
-import { checkPassphrasePolicy, createEncryptedFsSigner, KeystoreError, openKeystore, readPassphrase, readPublicKeyFile, scanKeystore } from '../keystore/index.ts';
+import { createEncryptedFsSigner, KeystoreError, openKeystore, readPassphrase, readPublicKeyFile, scanKeystore } from '../keystore/index.ts';
 import { remoteSignerEndpoint } from './values.ts';
 import { createRemoteSignerClient } from '../remote/remote-signer-client.ts';
 import { SignerFailureMode, type ValidatorSigner } from '../signer/validator-signer.ts';
@@ -86,11 +86,7 @@ export interface SignerBackends {
 export const keystoreBackend: KeystoreBackend = {
   readPassphrase(source, environment) {
     if (source.file !== undefined) return readPassphrase({ file: source.file, profile: source.profile });
-    const name = source.env!;
-    const value = environment[name];
-    if (value === undefined) throw new KeystoreError('PASSPHRASE_ENV_UNSET', `environment variable ${name} is not set; export the keystore passphrase in it`);
-    checkPassphrasePolicy(value, source.profile, `the passphrase in ${name}`);
-    return value;
+    return readPassphrase({ env: source.env!, profile: source.profile, environment });
   },
   scan(dir, options) {
     try {

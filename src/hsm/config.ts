@@ -10,6 +10,7 @@ import { parse as parseToml } from 'smol-toml';
 import { HsmError } from './hsm-error.ts';
 import { parseKeyType, type HsmKeyType } from './key-types.ts';
 import { CKM_ECDSA, CKM_ECDSA_SHA256, CKM_EDDSA, CKM_ML_DSA, mechanismName } from './pkcs11-constants.ts';
+import { isEnvVarName } from '../config/env-var-name.ts';
 
 export type ConfigKeyType = HsmKeyType | 'ml-kem-768';
 
@@ -37,7 +38,6 @@ export interface HsmConfig {
   readonly keys: readonly HsmKeyConfig[];
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FLAT_FIELDS = ['library_path', 'token_label', 'key_label', 'pin_env_var', 'mechanism', 'key_type', 'slot_id', 'sessions', 'sign_timeout_ms'];
 const HSM_FIELDS = ['library', 'slot_id', 'token_label', 'pin', 'sessions', 'sign_timeout_ms'];
 const KEY_FIELDS = ['label', 'key_type', 'mechanism'];
@@ -109,7 +109,7 @@ function parseConfigKeyType(path: string, value: string | undefined, where: stri
 function parseFlat(path: string, doc: Record<string, unknown>): HsmConfig {
   rejectUnknown(path, doc, FLAT_FIELDS, '');
   const pinEnvVar = expectString(path, doc, 'pin_env_var', true)!;
-  if (!ENV_NAME.test(pinEnvVar)) throw bad(path, `pin_env_var '${pinEnvVar}' is not an environment variable name`);
+  if (!isEnvVarName(pinEnvVar)) throw bad(path, 'pin_env_var must NAME an environment variable (letters, digits, _), e.g. QBIND_HSM_PIN; the value is not shown, in case it is the PIN itself');
   const mechanism = doc.mechanism === undefined ? undefined : parseMechanism(doc.mechanism, `${path}: mechanism`);
   return {
     path,
@@ -174,7 +174,8 @@ export function parseHsmConfig(text: string, path = 'hsm.toml'): HsmConfig {
     doc = parseToml(text) as Record<string, unknown>;
   } catch (err) {
     const first = (err as Error).message.split('\n')[0];
-    throw new HsmError('HSM_CONFIG_INVALID', `${path}: not valid TOML: ${first}`, { cause: err });
+    // No cause: the TOML error's full text quotes lines of the file, which may hold a secret.
+    throw new HsmError('HSM_CONFIG_INVALID', `${path}: not valid TOML: ${first}`);
   }
   if ('hsm' in doc || 'keys' in doc) {
     const flat = Object.keys(doc).filter((k) => k !== 'hsm' && k !== 'keys');

@@ -8,6 +8,7 @@ import { readRegularFile, ReadRegularFileError, type RegularFile } from '../fsut
 import { createLogger } from '../log/logger.ts';
 import { KeystoreError } from './keystore-error.ts';
 import { strictPermissions, octal } from './permissions.ts';
+import { checkEnvVarName } from '../config/env-var-name.ts';
 
 export const MAINNET_MIN_PASSPHRASE_CHARS = 20;
 const MAX_PASSPHRASE_FILE_BYTES = 4096;
@@ -18,6 +19,8 @@ export interface PassphraseSource {
   profile?: ProfileName;
   /** Receives warnings (default: the logger). */
   warn?: (message: string) => void;
+  /** Where `env` is looked up (default process.env). */
+  environment?: NodeJS.ProcessEnv;
 }
 
 /** Throws unless the passphrase is acceptable for the profile. */
@@ -70,7 +73,8 @@ export function readPassphrase(source: PassphraseSource): string {
     throw new KeystoreError('PASSPHRASE_SOURCE', 'name exactly one passphrase source: an environment variable or a file');
   }
   if (source.env !== undefined) {
-    const value = process.env[source.env];
+    checkEnvVarName(source.env, 'the passphrase variable (--passphrase-env, passphrase_env)');
+    const value = (source.environment ?? process.env)[source.env];
     if (value === undefined) throw new KeystoreError('PASSPHRASE_ENV_UNSET', `environment variable ${source.env} is not set; export the keystore passphrase in it`);
     checkPassphrasePolicy(value, source.profile, `the passphrase in ${source.env}`);
     return value;

@@ -52,10 +52,8 @@ export function loadSignerClientConfig(path: string): SignerClientConfig {
   if (identityKeystorePath === null) f.problems.push("identity_keystore_path is required: the node's keystore holding p2p_identity.key");
   const pass = passphraseFields(top, f);
   const { profile, chainId } = profileAndChain(top, f);
-  const id = top.validator_id;
-  const validatorId = typeof id === 'number' || typeof id === 'bigint' ? f.validatorId(id, 'validator_id') : null;
-  if (id === undefined) f.problems.push('validator_id is required');
-  else if (validatorId === null && f.problems.every((p) => !p.startsWith('validator_id'))) f.problems.push('validator_id must be an integer');
+  const validatorId = top.validator_id === undefined ? null : f.validatorId(top.validator_id, 'validator_id');
+  if (top.validator_id === undefined) f.problems.push('validator_id is required');
   const requestTimeoutMs = f.int(top, 'request_timeout_ms', '', 10, 600_000) ?? 2000;
   const consensusPublicKeyPath = f.path(top, 'consensus_public_key_path', '');
   if (f.problems.length > 0) throw new RemoteConfigError(path, f.problems);

@@ -10,10 +10,12 @@ import { AuditLog } from '../audit/audit-log.ts';
 import type { KemKeyPair } from '../crypto/kem.ts';
 import { SUITE_ML_DSA_44 } from '../crypto/suites.ts';
 import { environmentOf } from '../config/profiles.ts';
-import { errorMessage } from '../errors.ts';
+import { errorMessage, QbindError } from '../errors.ts';
 import { createKemtlsServer, type KemtlsConnection, type KemtlsServer } from '../kemtls/index.ts';
 import { openKeystore, readPassphrase, unlockMany } from '../keystore/index.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
+import type { HsmPkcs11Signer } from '../hsm/hsm-signer.ts';
+import { publicKeyFingerprint } from '../crypto/fingerprint.ts';
 import { metricsRegistry } from '../metrics/registry.ts';
 import { openProtectionStore, ProtectedSigner, type ProtectionStore } from '../protection/index.ts';
 import { LocalKeySigner } from '../signer/local-key-signer.ts';
@@ -43,6 +45,24 @@ export interface RunningRemoteSigner {
   close(): Promise<void>;
 }
 
+/**
+ * Refuses two validators signing with one key: protection state is kept per
+ * validator, so a shared key could sign the same view once for each of them.
+ */
+async function refuseSharedKeys(signers: (ValidatorSigner & { readonly publicKey: Uint8Array })[]): Promise<ValidatorSigner[]> {
+  const seen = new Map<string, bigint>();
+  for (const s of signers) {
+    const fp = publicKeyFingerprint(s.publicKey);
+    const other = seen.get(fp);
+    if (other !== undefined) {
+      for (const x of signers) await x.close().catch(() => undefined);
+      throw new QbindError('SHARED_VALIDATOR_KEY', `validators ${other} and ${s.validatorId} are configured with the same key (${fp}); each validator needs its own key`);
+    }
+    seen.set(fp, s.validatorId);
+  }
+  return signers;
+}
+
 /** Loads every validator's signing backend, unprotected. */
 async function loadBackends(config: RemoteSignerConfig, passphrase: string | null, log: Logger): Promise<ValidatorSigner[]> {
   if (config.backendMode === 'encrypted-fs') {
@@ -51,17 +71,17 @@ async function loadBackends(config: RemoteSignerConfig, passphrase: string | nul
       passphrase,
       { profile: config.profile, onWarning: (dir, m) => log.warn(m, { keystore: dir }) },
     );
-    return keystores.map((ks) => {
+    return refuseSharedKeys(keystores.map((ks) => {
       const signer = new LocalKeySigner({ validatorId: ks.validatorId, chainId: config.chainId, key: ks.signingKey('consensus') });
       ks.close();
       return signer;
-    });
+    }));
   }
   const { createHsmSigner } = await import('../hsm/hsm-signer.ts');
   // QBIND consensus keys are ML-DSA-44 (suite 100). DevNet may serve other token key
   // types (SoftHSM2 has no ML-DSA) for testing the HSM path; every other profile refuses them at start.
   const suite = environmentOf(config.profile) === 'devnet' ? {} : { expectedSuiteId: SUITE_ML_DSA_44 };
-  const out: ValidatorSigner[] = [];
+  const out: HsmPkcs11Signer[] = [];
   try {
     for (const v of config.validators) {
       out.push(await createHsmSigner({ configPath: config.hsmConfigPath!, validatorId: v.validatorId, chainId: config.chainId, ...suite, ...(v.keyLabel ? { keyLabel: v.keyLabel } : {}), logger: log }));
@@ -70,7 +90,7 @@ async function loadBackends(config: RemoteSignerConfig, passphrase: string | nul
     for (const s of out) await s.close().catch(() => undefined);
     throw err;
   }
-  return out;
+  return refuseSharedKeys(out);
 }
 
 async function loadIdentity(config: RemoteSignerConfig, passphrase: string | null): Promise<KemKeyPair> {
@@ -200,7 +220,10 @@ async function listen(
     return { ready: true, reason: `${signers.length} validator(s) loaded, protection store writable` };
   };
   const http = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
-    void handleHttp(req, res, config.metricsEnabled, checkReady);
+    handleHttp(req, res, config.metricsEnabled, checkReady).catch((err: unknown) => {
+      log.error('http request failed', { path: req.url ?? '', error: errorMessage(err) });
+      res.destroy();
+    });
   });
   const tcp = createTcpServer({ noDelay: true }, (socket: Socket) => {
     socket.once('data', (head: Buffer) => {

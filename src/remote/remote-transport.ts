@@ -63,6 +63,10 @@ export class RemoteTransport implements RemoteSignerTransport {
     this.#connecting ??= this.#options.connect().then(
       (channel) => {
         this.#connecting = null;
+        if (this.#closed) {
+          channel.close();
+          throw new SignError('SIGNER_CLOSED', 'remote signer client is closed');
+        }
         this.#backoffMs = 0;
         this.#attach(channel);
         return channel;

@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { environmentOf, parseProfileName, type ProfileName } from '../config/profiles.ts';
 import { errorMessage } from '../errors.ts';
-import { chainIdFor, parseChainId } from '../preimage/chain-id.ts';
+import { chainIdFor, formatChainId, parseChainId } from '../preimage/chain-id.ts';
 import { RemoteConfigError } from './remote-error.ts';
 
 export type Table = Record<string, unknown>;
@@ -43,8 +43,8 @@ export class Fields {
   int(t: Table, key: string, where: string, min: number, max: number): number | null {
     const v = t[key];
     if (v === undefined) return null;
-    const n = typeof v === 'bigint' ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    const n = typeof v === 'bigint' ? Number(v) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) {
       this.problems.push(`${where}${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(String(v))}`);
       return null;
     }
@@ -52,7 +52,7 @@ export class Fields {
   }
 
   validatorId(v: unknown, where: string): bigint | null {
-    if ((typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) || (typeof v === 'bigint' && v >= 0n)) return BigInt(v);
+    if (typeof v === 'bigint' && v >= 0n && v < 1n << 64n) return v;
     this.problems.push(`${where} must be a non-negative integer validator id, got ${JSON.stringify(String(v))}`);
     return null;
   }
@@ -86,6 +86,12 @@ export function profileAndChain(t: Table, f: Fields): { profile: ProfileName; ch
       f.problems.push(`chain_id: ${errorMessage(err)}`);
     }
   }
+  // The profile decides the key rules (permissions, suites, passphrase): the mainnet chain id
+  // goes with the mainnet profile only, and the mainnet profile signs only the mainnet chain.
+  const mainnetChain = chainIdFor('mainnet');
+  if ((environmentOf(profile) === 'mainnet') !== (chainId === mainnetChain)) {
+    f.problems.push(`chain_id ${formatChainId(chainId)} does not go with profile ${profile}: the mainnet chain id ${formatChainId(mainnetChain)} is for the mainnet profile only, and the mainnet profile signs only it`);
+  }
   return { profile, chainId };
 }
 
@@ -108,9 +114,10 @@ export function readTomlTable(path: string, text?: string): { top: Table; fields
     }
   }
   try {
-    return { top: parseToml(body) as Table, fields: new Fields(dirname(resolve(path))) };
+    return { top: parseToml(body, { integersAsBigInt: true }) as Table, fields: new Fields(dirname(resolve(path))) };
   } catch (err) {
-    throw new RemoteConfigError(path, [`not valid TOML: ${errorMessage(err)}`]);
+    // Only the first line: the rest of the parser's message quotes the file, which may hold a secret (a postgres:// password).
+    throw new RemoteConfigError(path, [`not valid TOML: ${errorMessage(err).split('\n')[0]}`]);
   }
 }
 

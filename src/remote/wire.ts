@@ -125,6 +125,8 @@ export function encodeSignResponse(msg: WireSignResponse): Buffer {
     return Buffer.concat([head, Buffer.from([0]), len, response.signature]);
   }
   const code = SIGN_ERROR_CODES.indexOf(response.error.code) + 1;
+  // Status 0 means "signature follows": an unknown code must never encode as success.
+  if (code === 0) throw new WireError(`unknown sign error code '${String(response.error.code)}'`);
   const text = Buffer.from(response.error.message, 'utf8').subarray(0, MAX_ERROR_MESSAGE_BYTES);
   const len = Buffer.alloc(2);
   len.writeUInt16BE(text.length);

@@ -5,6 +5,7 @@
 import { heightOf, parsePreimage } from '../preimage/preimage.ts';
 import type { MessageKind } from '../preimage/layouts.ts';
 import { SignError } from './sign-error.ts';
+import { suiteById } from '../crypto/suites.ts';
 import type { RemoteSignerTransport } from './remote-protocol.ts';
 import { PreimageSigner } from './validator-signer.ts';
 
@@ -13,10 +14,13 @@ export class TransportSigner extends PreimageSigner {
   readonly suiteId: number;
   readonly #transport: RemoteSignerTransport;
 
+  readonly #signatureBytes: number;
+
   constructor(validatorId: bigint, suiteId: number, transport: RemoteSignerTransport) {
     super();
     this.validatorId = validatorId;
     this.suiteId = suiteId;
+    this.#signatureBytes = suiteById(suiteId).signatureBytes;
     this.#transport = transport;
   }
 
@@ -29,6 +33,9 @@ export class TransportSigner extends PreimageSigner {
     }
     const response = await this.#transport.sendSignRequest({ validatorId: this.validatorId, suiteId: this.suiteId, kind, view, preimage });
     if (response.error) throw new SignError(response.error.code, response.error.message);
+    if (response.signature.length !== this.#signatureBytes) {
+      throw new SignError('BACKEND_FAILURE', `remote signer returned ${response.signature.length} bytes, not a suite ${this.suiteId} signature (${this.#signatureBytes} bytes)`);
+    }
     return response.signature;
   }
 

@@ -78,7 +78,9 @@ test('missing, unknown and malformed fields are named precisely', () => {
   fails(FLAT.replace(/key_label.*\n/, ''), /missing required field key_label/);
   fails(FLAT.replace(/library_path.*\n/, ''), /missing required field library_path/);
   fails(FLAT + 'libary = "x"\n', /unknown field libary \(allowed: library_path/);
-  fails(FLAT.replace('"QBIND_HSM_PIN"', '"QBIND-HSM-PIN"'), /pin_env_var 'QBIND-HSM-PIN' is not an environment variable name/);
+  fails(FLAT.replace('"QBIND_HSM_PIN"', '"QBIND-HSM-PIN"'), /pin_env_var must NAME an environment variable/);
+  // A PIN typed where the variable name belongs is never repeated.
+  assert.throws(() => parseHsmConfig(FLAT.replace('"QBIND_HSM_PIN"', '"13572468 x"')), (e: unknown) => e instanceof Error && !e.message.includes('13572468'));
   fails(FLAT + 'sessions = 0\n', /sessions must be an integer in 1\.\.64/);
   fails(FLAT + 'sign_timeout_ms = -5\n', /sign_timeout_ms must be an integer in 0\.\.600000/);
   assert.equal(parseHsmConfig(FLAT + 'sign_timeout_ms = 2500\n').signTimeoutMs, 2500);

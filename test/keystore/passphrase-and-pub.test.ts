@@ -121,3 +121,8 @@ test('.pub parsing is strict', () => {
   bad(good.replace('role: consensus', 'role: validator'), /unknown role/);
   assert.throws(() => readPublicKeyFile('/nonexistent/consensus.pub'), (e: unknown) => e instanceof KeystoreError && e.code === 'PUBLIC_KEY_FILE_INVALID' && /no such file/.test(e.message));
 });
+
+test('a passphrase typed where the variable NAME belongs is never repeated', () => {
+  const secret = 'correct horse battery staple 42';
+  assert.throws(() => readPassphrase({ env: secret }), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'BAD_ENV_VAR_NAME' && !e.message.includes('horse'));
+});

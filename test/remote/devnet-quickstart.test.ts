@@ -66,14 +66,16 @@ test('npm start flow: devnet signer, a verified signature from the client comman
   assert.match(conflict.stderr, /DOUBLE_SIGN_REFUSED/);
   assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
   assert.equal(await signer.stop(), 0);
+  const firstRun = signer.out();
   const passphrase = readFileSync(join(dir, 'passphrase'), 'utf8').trim();
   signer = await startDevnet(dir, port);
   assert.doesNotMatch(signer.out(), /created a DevNet/);
   const again = client(dir, 'vote', '--view', '100', '--block-hash', 'ab'.repeat(32));
   assert.equal(again.status, 1, 'still refused after a restart');
+  assert.match(again.stderr, /DOUBLE_SIGN_REFUSED/);
   assert.equal(client(dir, 'timeout', '--view', '101').status, 0);
   assert.equal(await signer.stop(), 0);
-  for (const text of [signer.out(), first.stdout, first.stderr, conflict.stderr]) assert.ok(!text.includes(passphrase));
+  for (const text of [firstRun, signer.out(), first.stdout, first.stderr, conflict.stderr, again.stderr]) assert.ok(!text.includes(passphrase));
   const audit = join(dir, 'signer', 'audit.log');
   assert.equal(spawnSync(join(ROOT, 'bin/qbind-remote-signer'), ['audit-verify', '--log', audit]).status, 0);
   const lines = readFileSync(audit, 'utf8').split('\n');
