@@ -105,6 +105,9 @@ export function probeMessage(): Buffer {
   return Buffer.concat([PROBE_TAG, randomBytes(32)]);
 }
 
+/** SHA-256 of the PIN each library (per process) logged in to each slot with; never the PIN itself. */
+const loggedInPins = new WeakMap<Pkcs11Api, Map<string, string>>();
+
 export class Pkcs11Provider {
   readonly libraryPath: string;
   readonly #options: Pkcs11ProviderOptions;
@@ -233,12 +236,21 @@ export class Pkcs11Provider {
   }
 
   #login(): void {
-    const { api, pool } = this.#need();
+    const { api, pool, slot } = this.#need();
+    const pinHash = createHash('sha256').update(this.#pin).digest('hex');
+    const loggedIn = loggedInPins.get(api) ?? new Map<string, string>();
+    loggedInPins.set(api, loggedIn);
+    const slotKey = slotIdOf(slot).toString();
     try {
       api.C_Login(pool.any(), CKU_USER, this.#pin);
+      loggedIn.set(slotKey, pinHash);
     } catch (err) {
       const ckr = ckrOf(err);
-      if (ckr === 'CKR_USER_ALREADY_LOGGED_IN') return;
+      // Login state is per process and token: accept "already logged in" only for the PIN that logged in.
+      if (ckr === 'CKR_USER_ALREADY_LOGGED_IN' && (loggedIn.get(slotKey) ?? pinHash) === pinHash) return;
+      if (ckr === 'CKR_USER_ALREADY_LOGGED_IN') {
+        throw new HsmError('HSM_LOGIN_FAILED', `login to token '${this.#tokenLabel}' failed: the PIN differs from the one this process is logged in with`, { ckr });
+      }
       const why = ckr === 'CKR_PIN_INCORRECT' ? 'the PIN was rejected' : ckr === 'CKR_PIN_LOCKED' ? 'the user PIN is locked' : 'login refused';
       throw new HsmError('HSM_LOGIN_FAILED', `login to token '${this.#tokenLabel}' failed: ${why} (${ckr ?? (err as Error).message})`, { cause: err, ckr });
     }

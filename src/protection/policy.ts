@@ -22,7 +22,8 @@ export interface PolicyOutcome {
 
 /** Position of a consensus message inside its view: propose, then vote, then time out. */
 const STAGE: Partial<Record<MessageKind, number>> = { proposal: 0, vote: 1, timeout: 2 };
-const CONSENSUS_KINDS: readonly MessageKind[] = ['proposal', 'vote', 'timeout'];
+/** The kinds ordered within one view; a decision on any of them reads all of their slots (store.ts slotsFor). */
+export const CONSENSUS_KINDS: readonly MessageKind[] = ['proposal', 'vote', 'timeout'];
 
 function a(kind: MessageKind): string {
   return kind === 'batch-ack' ? 'a batch-ack' : `a ${kind}`;

@@ -8,7 +8,7 @@ import type { MessageKind } from '../preimage/layouts.ts';
 import { ProtectionError } from './errors.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { batchSize, storeFailures } from './metrics.ts';
-import { attachSignature, decideRequest, mergeRecord, type MergeOutcome, type ProtectionDecision } from './policy.ts';
+import { attachSignature, CONSENSUS_KINDS, decideRequest, mergeRecord, type MergeOutcome, type ProtectionDecision } from './policy.ts';
 import { checkRecordConsistency, isKeyRole, recordChecksum, recordKey, slotKey, type ProtectionScope, type SlotRecord, type SlotRequest } from './records.ts';
 import { MESSAGE_KINDS } from '../preimage/layouts.ts';
 import { formatChainId, parseChainId } from '../preimage/chain-id.ts';
@@ -118,11 +118,9 @@ export function decodeRow(row: StoredRow): SlotRecord {
   return rec;
 }
 
-const CONSENSUS: readonly MessageKind[] = ['proposal', 'vote', 'timeout'];
-
-/** The slots a decision or signature write reads. */
+/** The slots a decision or signature write reads: a consensus decision reads every slot the policy compares it with. */
 export function slotsFor(req: SlotRequest, op: 'decide' | 'signature'): SlotRef[] {
-  if (op === 'decide' && CONSENSUS.includes(req.kind)) return CONSENSUS.map((kind) => ({ scope: req.scope, kind, subject: null }));
+  if (op === 'decide' && CONSENSUS_KINDS.includes(req.kind)) return CONSENSUS_KINDS.map((kind) => ({ scope: req.scope, kind, subject: null }));
   return [{ scope: req.scope, kind: req.kind, subject: req.subject }];
 }
 

@@ -177,5 +177,7 @@ test('the PIN appears in no log line and no error message', async () => {
     }
   }
   assert.ok(errors.length >= 2);
+  // The wrong PIN is refused even though this process is already logged in to the token with the right one.
+  assert.ok(errors.some((e) => /HSM_LOGIN_FAILED|PIN differs|PIN was rejected/.test(e)), errors.join('\n'));
   for (const text of [...errors, ...logLines]) assert.ok(!text.includes(PIN), `PIN leaked in: ${text.slice(0, 80)}`);
 });
