@@ -83,6 +83,8 @@ export interface HsmKeyRef {
   readonly publicKey: Buffer;
   handle: Handle | null;
   generation: number;
+  /** Set when the handle was found again (after a reconnect): the next signature is verified before it is released. */
+  unverified?: boolean;
 }
 
 export interface TokenStatus {
@@ -601,6 +603,9 @@ export class Pkcs11Provider {
     if (!info.publicKey || !info.publicKey.equals(ref.publicKey)) {
       throw new HsmError('HSM_KEY_MISMATCH', `key '${ref.label}' on token '${this.#tokenLabel}' no longer has the public key ${publicKeyFingerprint(ref.publicKey)} it had (now ${info.fingerprint ?? 'none'})`);
     }
+    // The public key object is found by label and id; nothing in the token ties it to this private key,
+    // so the first signature made with a handle found again is checked against the public key (signWith).
+    ref.unverified = ref.handle !== null;
     ref.handle = handle;
     ref.generation = this.#generation;
     return handle;
@@ -628,7 +633,15 @@ export class Pkcs11Provider {
     if (sig.length !== size) {
       throw new HsmError('HSM_OPERATION_FAILED', `token returned a ${sig.length}-byte signature for ${ref.keyType} key '${ref.label}', expected ${size} bytes`);
     }
-    return ref.suite.family === 'ecdsa' ? normalizeLowS(ref.keyType, sig) : sig;
+    const out = ref.suite.family === 'ecdsa' ? normalizeLowS(ref.keyType, sig) : sig;
+    if (ref.unverified) {
+      if (!verifySignature(ref.suite, ref.publicKey, message, out)) {
+        ref.handle = null;
+        throw new HsmError('HSM_KEY_MISMATCH', `key '${ref.label}' on token '${this.#tokenLabel}' found again after a reconnect does not sign for public key ${publicKeyFingerprint(ref.publicKey)}; refusing it`);
+      }
+      ref.unverified = false;
+    }
+    return out;
   }
 
   /** Fails a signature the token takes too long to give; the late answer is dropped (its session returns to the pool then). */
