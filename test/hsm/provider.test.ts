@@ -287,3 +287,29 @@ test('a token that does not answer in time: the signature fails after sign_timeo
   assert.ok(verifySignature(key.suite, key.publicKey, Buffer.from('fast again'), sig));
   await p.close();
 });
+
+test('a private key swapped under the label and id of the key in use (its public object left in place) is refused after the reconnect', async () => {
+  const p = newProvider();
+  await p.connect();
+  await p.generateKey('ed25519', 'swap-a');
+  await p.generateKey('ed25519', 'swap-b');
+  const key = await p.resolveKey('swap-a');
+  assert.ok(verifySignature(key.suite, key.publicKey, Buffer.from('before'), await p.signWith(key, Buffer.from('before'))));
+  // On the token: delete A's private key and give B's private key A's label and id; A's public key object stays.
+  const { lib, slot } = otherHandle();
+  const s = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+  const find = (cls: number, label: string): Buffer[] => {
+    lib.C_FindObjectsInit(s, [{ type: pkcs11js.CKA_CLASS, value: cls }, { type: pkcs11js.CKA_LABEL, value: label }]);
+    const found = lib.C_FindObjects(s, 10);
+    lib.C_FindObjectsFinal(s);
+    return found;
+  };
+  const [aPublic] = find(pkcs11js.CKO_PUBLIC_KEY, 'swap-a');
+  const aId = lib.C_GetAttributeValue(s, aPublic!, [{ type: pkcs11js.CKA_ID }])[0]!.value as Buffer;
+  for (const h of find(pkcs11js.CKO_PRIVATE_KEY, 'swap-a')) lib.C_DestroyObject(s, h);
+  const [bPrivate] = find(pkcs11js.CKO_PRIVATE_KEY, 'swap-b');
+  lib.C_SetAttributeValue(s, bPrivate!, [{ type: pkcs11js.CKA_LABEL, value: 'swap-a' }, { type: pkcs11js.CKA_ID, value: aId }]);
+  lib.C_CloseSession(s);
+  await rejectsCode(p.signWith(key, Buffer.from('after swap')), 'HSM_KEY_MISMATCH', /does not sign for public key/);
+  await p.close();
+});
