@@ -9,10 +9,11 @@ import { Command } from 'commander';
 import { runCli } from './run-cli.ts';
 import { publicKeyFingerprint, suiteById, SUITE_ML_DSA_44, verifySignature } from '../crypto/index.ts';
 import { QbindError } from '../errors.ts';
-import { openKeystore, readPassphrase, readPublicKeyFile } from '../keystore/index.ts';
+import { openIdentityKey, readPublicKeyFile } from '../keystore/index.ts';
 import { createLogger } from '../log/logger.ts';
 import { encodePreimage, MESSAGE_KINDS, type MessageKind, type Preimage } from '../preimage/index.ts';
 import { loadSignerClientConfig } from '../remote/client-config.ts';
+import { passphraseOf } from '../remote/toml-fields.ts';
 import { createRemoteSignerClient } from '../remote/remote-signer-client.ts';
 import { SignerFailureMode } from '../signer/validator-signer.ts';
 
@@ -40,12 +41,7 @@ async function run(kind: MessageKind, o: { config: string; view?: string; blockH
   if (o.view !== undefined && !/^[1-9][0-9]{0,18}$/.test(o.view)) throw new QbindError('USAGE', '--view must be a positive integer');
   // Default view: the current second, so that repeated demo runs ask for new views.
   const view = o.view !== undefined ? BigInt(o.view) : BigInt(Math.floor(Date.now() / 1000));
-  const passphrase = config.passphraseEnv || config.passphraseFile
-    ? readPassphrase({ ...(config.passphraseEnv ? { env: config.passphraseEnv } : {}), ...(config.passphraseFile ? { file: config.passphraseFile } : {}), profile: config.profile })
-    : null;
-  const ks = await openKeystore(config.identityKeystorePath, { passphrase, profile: config.profile, roles: ['p2p-identity'] });
-  const identity = ks.kemKey();
-  ks.close();
+  const identity = await openIdentityKey(config.identityKeystorePath, { passphrase: passphraseOf(config, config.profile), profile: config.profile });
   const signer = createRemoteSignerClient({
     url: config.signerUrl,
     validatorId: config.validatorId,

@@ -10,7 +10,7 @@ import type { SigningKeyPair } from '../crypto/signing-key.ts';
 import { connect as kemtlsConnect } from '../kemtls/index.ts';
 import { SUITE_ML_DSA_44 } from '../crypto/suites.ts';
 import { createHsmSigner, type ConnectHsmOptions } from '../hsm/hsm-signer.ts';
-import { createEncryptedFsSigner, KeystoreError, openKeystore, readPassphrase, readPublicKeyFile, scanKeystore } from '../keystore/index.ts';
+import { createEncryptedFsSigner, KeystoreError, openIdentityKey, openKeystore, readPassphrase, readPublicKeyFile, scanKeystore } from '../keystore/index.ts';
 import { remoteSignerEndpoint } from './values.ts';
 import { createRemoteSignerClient } from '../remote/remote-signer-client.ts';
 import { SignerFailureMode, type ValidatorSigner } from '../signer/validator-signer.ts';
@@ -100,13 +100,8 @@ export const keystoreBackend: KeystoreBackend = {
     const ks = await openKeystore(dir, { ...options, roles: ['consensus'] });
     return { validatorId: ks.validatorId, key: ks.signingKey('consensus'), close: () => ks.close() };
   },
-  async openIdentityKey(dir, options) {
-    const ks = await openKeystore(dir, { ...options, roles: ['p2p-identity'] });
-    try {
-      return ks.kemKey();
-    } finally {
-      ks.close();
-    }
+  openIdentityKey(dir, options) {
+    return openIdentityKey(dir, options);
   },
   readIdentityPublicKey(path) {
     const info = readPublicKeyFile(path);

@@ -9,7 +9,7 @@ export { readPassphrase, checkPassphrasePolicy, MAINNET_MIN_PASSPHRASE_CHARS, ty
 export { KEY_FILE_MODE, KEYSTORE_DIR_MODE, PUBLIC_FILE_MODE, strictPermissions } from './permissions.ts';
 export { scanKeystore, type KeystoreProblem, type KeystoreScan, type ScannedKeyFile, type ScannedPublicFile } from './scan.ts';
 export { UnlockedKeystore, type UnlockedKeyInfo } from './unlocked-keystore.ts';
-export { openKeystore, type OpenKeystoreOptions } from './open.ts';
+export { openIdentityKey, openKeystore, type OpenKeystoreOptions } from './open.ts';
 export { generateKeystore, type GeneratedKey, type GeneratedKeystore, type GenerateKeystoreOptions } from './generate.ts';
 export { unlockMany, unlockManySettled, type UnlockEntry, type UnlockManyOptions, type UnlockOutcome } from './unlock-many.ts';
 export { KdfPool } from './kdf-pool.ts';

@@ -13,6 +13,7 @@ import { checkPassphrasePolicy } from './passphrase.ts';
 import { keyFileName, storedRolesFor, suiteOfRole, type KeyRole, type StoredRole } from './roles.ts';
 import { firstScanError, scanKeystore } from './scan.ts';
 import { keyInfo, UnlockedKeystore, type UnlockedKeyInfo, type UnlockedKeys } from './unlocked-keystore.ts';
+import type { KemKeyPair } from '../crypto/kem.ts';
 
 export interface OpenKeystoreOptions {
   /** null opens plaintext (devnet) keystores only. */
@@ -124,4 +125,14 @@ export async function openKeystore(dir: string, options: OpenKeystoreOptions): P
   for (const w of prepared.warnings) warn(w);
   const masters = await deriveMasters(prepared, options.passphrase, deriveMaster);
   return finishKeystore(prepared, masters);
+}
+
+/** Unlocks only the p2p-identity (ML-KEM-768) key of a keystore: the KEMTLS static key of a node or a signer. */
+export async function openIdentityKey(dir: string, options: Omit<OpenKeystoreOptions, 'roles'>): Promise<KemKeyPair> {
+  const ks = await openKeystore(dir, { ...options, roles: ['p2p-identity'] });
+  try {
+    return ks.kemKey();
+  } finally {
+    ks.close();
+  }
 }

@@ -12,7 +12,7 @@ import { SUITE_ML_DSA_44 } from '../crypto/suites.ts';
 import { environmentOf } from '../config/profiles.ts';
 import { errorMessage, QbindError } from '../errors.ts';
 import { createKemtlsServer, type KemtlsConnection, type KemtlsServer } from '../kemtls/index.ts';
-import { openKeystore, readPassphrase, unlockMany } from '../keystore/index.ts';
+import { openIdentityKey, unlockMany } from '../keystore/index.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import type { HsmPkcs11Signer } from '../hsm/hsm-signer.ts';
 import { publicKeyFingerprint } from '../crypto/fingerprint.ts';
@@ -21,6 +21,7 @@ import { openProtectionStore, ProtectedSigner, type ProtectionStore } from '../p
 import { LocalKeySigner } from '../signer/local-key-signer.ts';
 import type { ValidatorSigner } from '../signer/validator-signer.ts';
 import type { RemoteSignerConfig } from './daemon-config.ts';
+import { passphraseOf } from './toml-fields.ts';
 import { connectedClients, signerReady, validatorsServed } from './signer-metrics.ts';
 import { SigningService, type ClientPolicy } from './signing-service.ts';
 import { decodeSignRequest, encodeSignResponse, peekRequestId } from './wire.ts';
@@ -93,15 +94,6 @@ async function loadBackends(config: RemoteSignerConfig, passphrase: string | nul
   return refuseSharedKeys(out);
 }
 
-async function loadIdentity(config: RemoteSignerConfig, passphrase: string | null): Promise<KemKeyPair> {
-  const ks = await openKeystore(config.identityKeystorePath, { passphrase, profile: config.profile, roles: ['p2p-identity'] });
-  try {
-    return ks.kemKey();
-  } finally {
-    ks.close();
-  }
-}
-
 function clientPolicies(config: RemoteSignerConfig): Map<string, ClientPolicy> {
   return new Map(config.clients.map((c) => [c.fingerprint, { name: c.name, fingerprint: c.fingerprint, validators: c.validators }]));
 }
@@ -149,10 +141,8 @@ function serveConnection(conn: KemtlsConnection, policy: ClientPolicy, service: 
 export async function startRemoteSigner(config: RemoteSignerConfig, options: StartRemoteSignerOptions = {}): Promise<RunningRemoteSigner> {
   const log = options.logger ?? createLogger({ base: { component: 'remote-signer' } });
   signerReady.set(0);
-  const passphrase = config.passphraseEnv !== null || config.passphraseFile !== null
-    ? readPassphrase({ ...(config.passphraseEnv ? { env: config.passphraseEnv } : {}), ...(config.passphraseFile ? { file: config.passphraseFile } : {}), profile: config.profile })
-    : null;
-  const identity = await loadIdentity(config, passphrase);
+  const passphrase = passphraseOf(config, config.profile);
+  const identity = await openIdentityKey(config.identityKeystorePath, { passphrase, profile: config.profile });
   let store: ProtectionStore | null = null;
   let audit: AuditLog | null = null;
   const signers: ValidatorSigner[] = [];

@@ -10,6 +10,7 @@ import { environmentOf, parseProfileName, type ProfileName } from '../config/pro
 import { errorMessage } from '../errors.ts';
 import { chainIdFor, formatChainId, parseChainId } from '../preimage/chain-id.ts';
 import { RemoteConfigError } from './remote-error.ts';
+import { readPassphrase } from '../keystore/passphrase.ts';
 
 export type Table = Record<string, unknown>;
 
@@ -93,6 +94,13 @@ export function profileAndChain(t: Table, f: Fields): { profile: ProfileName; ch
     f.problems.push(`chain_id ${formatChainId(chainId)} does not go with profile ${profile}: the mainnet chain id ${formatChainId(mainnetChain)} is for the mainnet profile only, and the mainnet profile signs only it`);
   }
   return { profile, chainId };
+}
+
+/** The passphrase from passphrase_env or passphrase_file; null when the config names neither. */
+export function passphraseOf(fields: PassphraseFields, profile: ProfileName): string | null {
+  if (fields.passphraseEnv !== null) return readPassphrase({ env: fields.passphraseEnv, profile });
+  if (fields.passphraseFile !== null) return readPassphrase({ file: fields.passphraseFile, profile });
+  return null;
 }
 
 /** passphrase_env or passphrase_file (at most one). */
