@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pkcs11js from 'pkcs11js';
 
 const LIBRARY_CANDIDATES = ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so', '/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so', '/usr/local/lib/softhsm/libsofthsm2.so'];
 
@@ -66,4 +67,18 @@ export function createSoftHsmStore(): SoftHsmStore {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A second pkcs11js handle on the same library and token, for tests that act on the token behind a provider's back. */
+export function openTokenHandle(libraryPath: string, tokenLabel: string): { lib: InstanceType<typeof pkcs11js.PKCS11>; slot: Buffer } {
+  const lib = new pkcs11js.PKCS11();
+  lib.load(libraryPath);
+  try {
+    lib.C_Initialize({ flags: 2 });
+  } catch {
+    // already initialized in this process: the same library state
+  }
+  const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === tokenLabel);
+  if (!slot) throw new Error(`no token labelled ${tokenLabel}`);
+  return { lib, slot };
 }

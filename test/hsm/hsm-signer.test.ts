@@ -7,7 +7,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pkcs11js from 'pkcs11js';
 import { suiteByName, verifySignature, SUITE_ML_DSA_44 } from '../../src/crypto/index.ts';
 import { createHsmSigner, HsmPkcs11Signer } from '../../src/hsm/hsm-signer.ts';
 import { HsmError } from '../../src/hsm/hsm-error.ts';
@@ -16,7 +15,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import { metricsRegistry } from '../../src/metrics/registry.ts';
 import { encodePreimage, QBIND_DEVNET_CHAIN_ID } from '../../src/preimage/index.ts';
 import { FailureModeSigner, SignError, SignerFailureMode } from '../../src/signer/index.ts';
-import { createSoftHsmStore, type SoftHsmStore } from '../helpers/softhsm.ts';
+import { createSoftHsmStore, type SoftHsmStore, openTokenHandle } from '../helpers/softhsm.ts';
 
 const PIN = '90817263';
 const TOKEN = 'qbind-validator';
@@ -148,14 +147,7 @@ test('a session broken mid-run is recovered; the error is counted with kind "ses
   const signer = await createHsmSigner({ configPath: flatPath, validatorId: 42n, chainId, env, logger, sessions: 2 });
   await signer.signVote(vote(42n));
   const before = await metric('qbind_hsm_sign_error_total', { kind: 'session' });
-  const lib = new pkcs11js.PKCS11();
-  lib.load(store.libraryPath);
-  try {
-    lib.C_Initialize({ flags: 2 });
-  } catch {
-    // already initialized in this process
-  }
-  const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === TOKEN)!;
+  const { lib, slot } = openTokenHandle(store.libraryPath, TOKEN);
   lib.C_CloseAllSessions(slot);
   const sig = await signer.signVote(vote(42n, 9n));
   assert.ok(verifySignature(suiteByName('ed25519'), signer.publicKey, vote(42n, 9n), sig));

@@ -17,7 +17,7 @@ import { generateSigningKey, exportSigningKey, suiteByName, verifySignature, pub
 import { HsmError } from '../../src/hsm/hsm-error.ts';
 import { Pkcs11Provider } from '../../src/hsm/provider.ts';
 import type { HsmKeyType } from '../../src/hsm/key-types.ts';
-import { createSoftHsmStore, type SoftHsmStore } from '../helpers/softhsm.ts';
+import { createSoftHsmStore, openTokenHandle, type SoftHsmStore } from '../helpers/softhsm.ts';
 
 const PIN = '246810';
 const TOKEN = 'qbind-provider-test';
@@ -199,16 +199,8 @@ test('slot_id selects the token by CK_SLOT_ID, or by index like pkcs11-tool "Slo
   await rejectsCode(newProvider({ tokenLabel: 'qbind-other-token', slotId: status.slotId }).connect(), 'HSM_TOKEN_NOT_FOUND', /holds token 'qbind-provider-test', not 'qbind-other-token'/);
 });
 
-function otherHandle(): { lib: InstanceType<typeof pkcs11js.PKCS11>; slot: Buffer } {
-  const lib = new pkcs11js.PKCS11();
-  lib.load(store.libraryPath);
-  try {
-    lib.C_Initialize({ flags: 2 });
-  } catch {
-    // already initialized in this process: the same library state
-  }
-  const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === TOKEN)!;
-  return { lib, slot };
+function otherHandle(): ReturnType<typeof openTokenHandle> {
+  return openTokenHandle(store.libraryPath, TOKEN);
 }
 
 test('a session broken mid-run (all sessions closed, then logout) is recovered and counted', async () => {
