@@ -27,6 +27,7 @@ export class ProtectedSigner extends PreimageSigner {
   readonly #inner: ValidatorSigner;
   readonly #store: ProtectionStore;
   readonly #scope: ProtectionScope;
+  readonly #dagScope: ProtectionScope;
   readonly #log: Logger;
   readonly #ownsStore: boolean;
   /** Identical requests in flight share one decision and one signature. */
@@ -40,6 +41,9 @@ export class ProtectedSigner extends PreimageSigner {
     this.#inner = inner;
     this.#store = store;
     this.#scope = { chainId: options.chainId, validatorId: inner.validatorId, keyRole: role };
+    // Equivocation is per validator, not per key: DAG batches and acks share one set of slots whichever
+    // role's key signs them (consensus today, a separate batch-signing key later, design doc §2.4).
+    this.#dagScope = { ...this.#scope, keyRole: 'consensus' };
     this.#log = (options.logger ?? createLogger()).child({ component: 'protection', validator: inner.validatorId, role });
     this.#ownsStore = options.ownsStore ?? false;
   }
@@ -76,7 +80,7 @@ export class ProtectedSigner extends PreimageSigner {
       throw new SignError('INVALID_REQUEST', `the ${this.#scope.keyRole} key does not sign ${kind} messages`);
     }
     const preimage = new Uint8Array(preimageIn); // the caller may reuse its buffer
-    const request = slotRequestOf(this.#scope, parsed, preimage);
+    const request = slotRequestOf(kind === 'batch' || kind === 'batch-ack' ? this.#dagScope : this.#scope, parsed, preimage);
     const slot = (): string => describeSlot(kind, request.subject, request.height);
     const started = process.hrtime.bigint();
     let decision;
