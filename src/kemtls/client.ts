@@ -83,6 +83,7 @@ export function connect(options: KemtlsConnectOptions): Promise<KemtlsConnection
       detach();
       socket.on('error', () => {}); // nothing more to report; never crash on a late error
       reader.clear();
+      handshake.abort();
       socket.destroy();
       kemtlsHandshakesTotal.inc({ role: 'client', result: error.reason });
       log.warn('kemtls handshake failed', { reason: error.reason, detail: error.message });

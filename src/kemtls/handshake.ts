@@ -111,6 +111,13 @@ export class ClientHandshake {
   }
 
   /** Checks the ServerHello frame (header || body) and returns the ClientFinished frame. */
+  /** Drops the ephemeral key and wipes the chaining key of a handshake that will not finish. */
+  abort(): void {
+    wipe(this.#ck1);
+    this.#ck1 = null;
+    this.#ephemeral = null;
+  }
+
   finish(serverHello: Uint8Array): Buffer {
     if (this.#state !== 'wait_server_hello') throw new KemtlsError('UNEXPECTED_MESSAGE', `ServerHello not expected in state ${this.#state}`);
     this.#state = 'failed';
@@ -281,6 +288,13 @@ export class ServerHandshake {
   }
 
   /** Checks the ClientFinished frame; keys are available afterwards. */
+  /** Wipes the key material of a handshake that will not finish (timeout, eviction, peer gone). */
+  abort(): void {
+    wipe(this.#stage3, this.#th4);
+    this.#stage3 = null;
+    this.#th4 = null;
+  }
+
   finish(clientFinished: Uint8Array): void {
     if (this.#state !== 'wait_client_finished') throw new KemtlsError('UNEXPECTED_MESSAGE', `ClientFinished not expected in state ${this.#state}`);
     this.#state = 'failed';

@@ -359,6 +359,7 @@ class PendingHandshake {
     this.#state = 'failed';
     clearTimeout(this.#timer);
     this.#reader.clear();
+    this.#handshake.abort();
     this.#server.pendingFailed(this);
     kemtlsHandshakesTotal.inc({ role: 'server', result: error.reason });
     const fields = { reason: error.reason, state: wasState, client: this.#client, detail: error.message };
