@@ -118,11 +118,6 @@ export function chainIdOf(config: NodeConfig): bigint {
   return chainIdFor(config.environment);
 }
 
-/** A deep copy (configs are plain data; bigints and arrays included). */
-export function cloneNodeConfig(config: NodeConfig): NodeConfig {
-  return structuredClone(config);
-}
-
 /** The signer modes that read a keystore folder. */
 export function usesKeystore(config: NodeConfig): boolean {
   return config.signer.mode === SignerMode.EncryptedFsV1 || (config.signer.mode === SignerMode.LoopbackTesting && config.signer.keystorePath !== null);

@@ -50,10 +50,6 @@ export class SigningService {
     this.#log = options.logger;
   }
 
-  get validatorIds(): bigint[] {
-    return [...this.#signers.keys()];
-  }
-
   async handle(client: ClientPolicy, request: WireSignRequest): Promise<WireSignResponse> {
     const started = performance.now();
     signRequestsTotal.inc({ kind: request.kind });

@@ -25,7 +25,3 @@ export class SignError extends QbindError {
     super(code, message, options);
   }
 }
-
-export function isSignErrorCode(code: string): code is SignErrorCode {
-  return (SIGN_ERROR_CODES as readonly string[]).includes(code);
-}
