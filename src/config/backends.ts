@@ -12,8 +12,8 @@ import { SUITE_ML_DSA_44 } from '../crypto/suites.ts';
 import { createHsmSigner, type ConnectHsmOptions } from '../hsm/hsm-signer.ts';
 import { createEncryptedFsSigner, KeystoreError, openIdentityKey, openKeystore, readPassphrase, readPublicKeyFile, scanKeystore } from '../keystore/index.ts';
 import { remoteSignerEndpoint } from './values.ts';
-import { createRemoteSignerClient } from '../remote/remote-signer-client.ts';
-import { SignerFailureMode, type ValidatorSigner } from '../signer/validator-signer.ts';
+import { createRemoteTransportSigner } from '../remote/remote-signer-client.ts';
+import type { ValidatorSigner } from '../signer/validator-signer.ts';
 import type { ProfileName } from './profiles.ts';
 
 export interface UnlockedConsensusKey {
@@ -122,12 +122,8 @@ export const remoteBackend: RemoteBackend = {
     return publicKeyFingerprint(endpoint.signerPublicKey);
   },
   async createSigner(o) {
-    // The client wraps itself in a FailureModeSigner; the factory applies the
-    // configured failure mode around it, so this inner one only passes errors on.
-    return createRemoteSignerClient({
-      url: o.url, validatorId: o.validatorId, identity: o.identity, signerPublicKey: o.signerPublicKey, handshakeTimeoutMs: o.timeoutMs,
-      failureMode: SignerFailureMode.LogAndContinue, failureHooks: { log: () => undefined },
-    });
+    // Without a failure mode of its own: the factory applies the configured one around it.
+    return createRemoteTransportSigner({ url: o.url, validatorId: o.validatorId, identity: o.identity, signerPublicKey: o.signerPublicKey, handshakeTimeoutMs: o.timeoutMs });
   },
 };
 

@@ -53,12 +53,18 @@ function kemtlsChannel(options: RemoteSignerClientOptions): () => Promise<Messag
   };
 }
 
-export function createRemoteSignerClient(options: RemoteSignerClientOptions): ValidatorSigner {
+/** The remote signer as a ValidatorSigner without a failure mode: errors are returned as they are (the node's signer factory applies its own). */
+export function createRemoteTransportSigner(options: Omit<RemoteSignerClientOptions, 'failureMode' | 'failureHooks'>): ValidatorSigner {
   const transport = new RemoteTransport({
     connect: kemtlsChannel(options),
     ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
   });
-  const inner = new TransportSigner(options.validatorId, options.suiteId ?? SUITE_ML_DSA_44, transport);
+  return new TransportSigner(options.validatorId, options.suiteId ?? SUITE_ML_DSA_44, transport);
+}
+
+/** The remote signer with its failure mode (default exit-on-failure, runbook §6.3). */
+export function createRemoteSignerClient(options: RemoteSignerClientOptions): ValidatorSigner {
+  const inner = createRemoteTransportSigner(options);
   const hooks: FailureModeHooks = { ...options.failureHooks };
   if (!hooks.log && options.logger) {
     const log = options.logger;
