@@ -19,6 +19,7 @@ import { hsmStatus, statusText } from '../hsm/status.ts';
 import { parseKeyRole, readPassphrase } from '../keystore/index.ts';
 import { createLogger } from '../log/logger.ts';
 import { isEnvVarName } from '../config/env-var-name.ts';
+import { parseU64Decimal } from '../preimage/u64.ts';
 
 const NAME = 'qbind-hsm';
 const DEFAULT_CONFIG = '/etc/qbind/hsm.toml';
@@ -181,12 +182,13 @@ async function runMigrate(o: MigrateOptions): Promise<number> {
   if ((o.passphraseEnv === undefined) === (o.passphraseFile === undefined)) throw usage('name the keystore passphrase with exactly one of --passphrase-env VAR and --passphrase-file FILE');
   const profile = parseProfileName(o.profile);
   const role = parseKeyRole(o.role);
-  if (o.validatorId !== undefined && !/^(0|[1-9][0-9]{0,19})$/.test(o.validatorId)) throw usage(`--validator-id must be an unsigned decimal, got '${o.validatorId}'`);
+  const validatorId = o.validatorId === undefined ? undefined : parseU64Decimal(o.validatorId);
+  if (validatorId === null) throw usage(`--validator-id must be an unsigned 64-bit decimal number, got '${o.validatorId}'`);
   const config = loadHsmConfig(o.config);
   const label = o.keyLabel ?? signingKeyOf(config).label;
   const passphrase = readPassphrase({ ...(o.passphraseEnv !== undefined ? { env: o.passphraseEnv } : { file: o.passphraseFile! }), profile, warn: (m) => err(`${NAME}: warning: ${m}\n`) });
   const r = await withProvider(o.config, (p) =>
-    migrateKeystoreKey(p, { keystoreDir: o.keystore, passphrase, profile, role, label, ...(o.validatorId !== undefined ? { validatorId: BigInt(o.validatorId) } : {}), onWarning: (m) => err(`${NAME}: warning: ${m}\n`) }),
+    migrateKeystoreKey(p, { keystoreDir: o.keystore, passphrase, profile, role, label, ...(validatorId !== undefined ? { validatorId } : {}), onWarning: (m) => err(`${NAME}: warning: ${m}\n`) }),
   );
   if (fmt === 'json') out(JSON.stringify({ ok: true, validator_id: r.validatorId.toString(), role: r.role, keystore_fingerprint: r.keystoreFingerprint, key: keyJson(r.key) }, null, 2) + '\n');
   else {

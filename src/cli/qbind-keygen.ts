@@ -17,6 +17,7 @@ import {
 } from '../keystore/index.ts';
 import { errorJson, generatedText, scanJson, scanText, unlockedJson, unlockedText, type JsonValue } from '../keystore/report.ts';
 import { selfTestKeystore } from '../keystore/self-test.ts';
+import { parseU64Decimal } from '../preimage/u64.ts';
 
 const NAME = 'qbind-keygen';
 const USAGE_CODES = new Set(['USAGE', 'BAD_PROFILE', 'BAD_VALIDATOR_ID', 'BAD_ITERATIONS', 'BAD_KEY_ROLE', 'PASSPHRASE_SOURCE', 'BAD_ENV_VAR_NAME']);
@@ -30,10 +31,9 @@ function usage(message: string): QbindError {
 }
 
 function parseValidatorId(text: string): bigint {
-  if (!/^(0|[1-9][0-9]{0,19})$/.test(text) || BigInt(text) >= 1n << 64n) {
-    throw new KeystoreError('BAD_VALIDATOR_ID', `--validator-id must be an unsigned 64-bit decimal number, got '${text}'`);
-  }
-  return BigInt(text);
+  const v = parseU64Decimal(text);
+  if (v === null) throw new KeystoreError('BAD_VALIDATOR_ID', `--validator-id must be an unsigned 64-bit decimal number, got '${text}'`);
+  return v;
 }
 
 function parseIterations(text: string): number {

@@ -14,6 +14,7 @@ import { writeFileAtomic } from '../fsutil/atomic-write.ts';
 import { parseChainId } from '../preimage/chain-id.ts';
 import { decodeInterchange, exportInterchange, openProtectionStore, type ExportFilter, type ProtectionStore } from '../protection/index.ts';
 import { summarizeRecords, summaryText } from '../protection/report.ts';
+import { parseU64Decimal } from '../preimage/u64.ts';
 
 const NAME = 'qbind-protection';
 const USAGE_CODES = new Set(['USAGE', 'BAD_CHAIN_ID', 'STORE_LOCATION_INVALID']);
@@ -31,8 +32,9 @@ function filterFrom(o: { chainId?: string; validatorId?: string[] }): ExportFilt
   if (o.chainId !== undefined) filter.chainId = parseChainId(o.chainId);
   if (o.validatorId !== undefined) {
     filter.validatorIds = o.validatorId.map((v) => {
-      if (!/^(0|[1-9][0-9]{0,19})$/.test(v) || BigInt(v) >= 1n << 64n) throw usage(`--validator-id must be an unsigned 64-bit decimal number, got '${v}'`);
-      return BigInt(v);
+      const id = parseU64Decimal(v);
+      if (id === null) throw usage(`--validator-id must be an unsigned 64-bit decimal number, got '${v}'`);
+      return id;
     });
   }
   return filter;

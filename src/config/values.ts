@@ -9,6 +9,7 @@ import { parseSignerUrl } from '../remote/signer-url.ts';
 import { SignerFailureMode, SignerMode } from '../signer/validator-signer.ts';
 import { ConfigError } from './config-error.ts';
 import { NETWORK_ENVIRONMENTS, SIGNER_FAILURE_MODES, SIGNER_MODES } from './node-config.ts';
+import { parseU64Decimal } from '../preimage/u64.ts';
 
 function canonical(text: string): string {
   return text.trim().toLowerCase().replaceAll('_', '-');
@@ -74,12 +75,10 @@ export function parseUint(what: string, text: string, min = 0, max = Number.MAX_
 
 /** An unsigned 64-bit integer (validator ids, heights). */
 export function parseU64(what: string, text: string): bigint {
-  const t = text.trim().replaceAll('_', '');
-  if (/^[0-9]{1,20}$/.test(t)) {
-    const v = BigInt(t);
-    if (v < 1n << 64n) return v;
-  }
-  throw new ConfigError('BAD_VALUE', `${what}: '${text}' is not an unsigned 64-bit integer`);
+  // Underscores as digit separators and leading zeros are accepted here, as TOML writes integers.
+  const v = parseU64Decimal(text.trim().replaceAll('_', '').replace(/^0+(?=\d)/, ''));
+  if (v === null) throw new ConfigError('BAD_VALUE', `${what}: '${text}' is not an unsigned 64-bit integer`);
+  return v;
 }
 
 /** A number in (0, 1]. */

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { publicKeyFingerprint } from '../crypto/index.ts';
 import { KeystoreError } from './keystore-error.ts';
 import { parseKeyRole, suiteOfRole, type KeyRole } from './roles.ts';
+import { parseU64Decimal } from '../preimage/u64.ts';
 
 export const PUBLIC_KEY_FILE_HEADER = 'qbind-public-key v1';
 const FIELDS = ['role', 'suite', 'suite-id', 'validator-id', 'fingerprint', 'public-key'] as const;
@@ -70,16 +71,15 @@ export function parsePublicKeyFile(text: string, name: string): PublicKeyInfo {
   if (get('suite') !== suite.name || get('suite-id') !== String(suite.id)) {
     throw bad(0, `suite ${get('suite')} (${get('suite-id')}) is not the ${role} suite ${suite.name} (${suite.id})`);
   }
-  if (!/^(0|[1-9][0-9]{0,19})$/.test(get('validator-id')) || BigInt(get('validator-id')) >= 1n << 64n) {
-    throw bad(0, `validator-id '${get('validator-id')}' is not an unsigned 64-bit decimal`);
-  }
+  const validatorId = parseU64Decimal(get('validator-id'));
+  if (validatorId === null) throw bad(0, `validator-id '${get('validator-id')}' is not an unsigned 64-bit decimal`);
   const b64 = get('public-key');
   const publicKey = Buffer.from(b64, 'base64');
   if (publicKey.toString('base64') !== b64) throw bad(0, 'public-key is not canonical base64');
   if (publicKey.length !== suite.publicKeyBytes) throw bad(0, `public-key is ${publicKey.length} bytes, ${suite.name} keys are ${suite.publicKeyBytes}`);
   const fingerprint = publicKeyFingerprint(publicKey);
   if (get('fingerprint') !== fingerprint) throw bad(0, 'fingerprint does not match public-key');
-  return { role, suite: { id: suite.id, name: suite.name }, validatorId: BigInt(get('validator-id')), publicKey, fingerprint };
+  return { role, suite: { id: suite.id, name: suite.name }, validatorId, publicKey, fingerprint };
 }
 
 /** Reads and checks a `.pub` file. */

@@ -9,6 +9,7 @@ import { MESSAGE_KINDS, type MessageKind } from '../preimage/layouts.ts';
 import { ProtectionError } from './errors.ts';
 import { checkRecordConsistency, isKeyRole, KEY_ROLES, type ProtectionScope, type SlotRecord } from './records.ts';
 import { compareRecords, scopesOf, type ExportFilter, type ImportSummary, type ProtectionStore } from './store.ts';
+import { parseU64Decimal } from '../preimage/u64.ts';
 
 export const INTERCHANGE_FORMAT = 'qbind-signing-protection';
 export const INTERCHANGE_VERSION = '1';
@@ -73,9 +74,8 @@ function object(v: unknown, path: string, allowed: readonly string[], required: 
 }
 
 function u64(v: unknown, path: string): bigint {
-  if (typeof v !== 'string' || !/^(0|[1-9][0-9]{0,19})$/.test(v)) invalid(path, 'must be a decimal string of an unsigned 64-bit integer (JSON numbers lose precision)');
-  const n = BigInt(v as string);
-  if (n >= 1n << 64n) invalid(path, `${v} does not fit in 64 bits`);
+  const n = parseU64Decimal(v);
+  if (n === null) return invalid(path, 'must be a decimal string of an unsigned 64-bit integer (JSON numbers lose precision)');
   return n;
 }
 

@@ -12,6 +12,7 @@ import { attachSignature, CONSENSUS_KINDS, decideRequest, mergeRecord, type Merg
 import { checkRecordConsistency, isKeyRole, recordChecksum, recordKey, slotKey, type ProtectionScope, type SlotRecord, type SlotRequest } from './records.ts';
 import { MESSAGE_KINDS } from '../preimage/layouts.ts';
 import { formatChainId, parseChainId } from '../preimage/chain-id.ts';
+import { parseU64Decimal } from '../preimage/u64.ts';
 
 export type StoreBackend = 'sqlite' | 'postgres';
 
@@ -82,12 +83,9 @@ export function encodeRow(r: SlotRecord): StoredRow {
   };
 }
 
-const U64_TEXT = /^(0|[1-9][0-9]{0,19})$/;
-
 function u64(text: string, what: string): bigint {
-  if (typeof text !== 'string' || !U64_TEXT.test(text)) throw new ProtectionError('STORE_CORRUPT', `protection store row has an invalid ${what} '${String(text)}'`);
-  const v = BigInt(text);
-  if (v >= 1n << 64n) throw new ProtectionError('STORE_CORRUPT', `protection store row has an out-of-range ${what} ${text}`);
+  const v = parseU64Decimal(text);
+  if (v === null) throw new ProtectionError('STORE_CORRUPT', `protection store row has an invalid ${what} '${String(text)}'`);
   return v;
 }
 
